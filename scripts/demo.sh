@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the whole pipeline locally: starts the local AWS stack and the vendor simulators, runs every function
+# through its real handler (the same binary Lambda runs, in local mode), and shows what landed in S3.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tributary/target}"
+
+scripts/local-stack.sh start
+eval "$(scripts/local-stack.sh env)"
+export TRIBUTARY_BUCKET="${TRIBUTARY_BUCKET:-tributary-demo}"
+export TRIBUTARY_STATE_TABLE="${TRIBUTARY_STATE_TABLE:-tributary-demo-state}"
+export TRIBUTARY_PREFIX="${TRIBUTARY_PREFIX:-tributary}"
+export TRIBUTARY_LOG_LEVEL="${TRIBUTARY_LOG_LEVEL:-warn}"
+"$("$root/scripts/venv.sh" path)/python" scripts/init_local.py "$TRIBUTARY_BUCKET" "$TRIBUTARY_STATE_TABLE"
+
+echo "== building the functions and simulators"
+cargo build --workspace --bins --quiet
+export TRIBUTARY_BIN="$CARGO_TARGET_DIR/debug"
+
+# Background processes the demo parts start (simulators, the receiver) are stopped on exit.
+demo_pids=()
+cleanup() { for pid in "${demo_pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# A free loopback port for a simulator.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Waits until http://127.0.0.1:$1$2 answers (any HTTP status).
+wait_http() {
+  python3 - "$1" "${2:-/}" <<'PY'
+import sys, time, urllib.request, urllib.error
+url = f"http://127.0.0.1:{sys.argv[1]}{sys.argv[2]}"
+for _ in range(100):
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.1)
+sys.exit(f"{url} did not answer")
+PY
+}
+
+for part in scripts/demo/*.sh; do
+  [ -e "$part" ] || continue
+  echo
+  echo "== $(basename "$part" .sh)"
+  # shellcheck source=/dev/null
+  source "$part"
+done
+
+echo
+echo "== everything that landed"
+scripts/show-landed.sh "" 0

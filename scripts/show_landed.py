@@ -1,0 +1,36 @@
+"""Shows what landed: objects per partition with their line counts, then a few records pretty-printed.
+
+usage: show_landed.py <bucket> <prefix> [vendor] [records-to-print]
+"""
+import gzip
+import json
+import sys
+from collections import Counter
+
+import boto3
+
+bucket, prefix = sys.argv[1], sys.argv[2].strip("/")
+vendor = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+show = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+root = f"{prefix}/vendor={vendor}/" if vendor else f"{prefix}/"
+
+s3 = boto3.client("s3")
+keys = []
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root):
+    keys += [o["Key"] for o in page.get("Contents", [])]
+
+per_partition = Counter()
+samples = []
+for key in keys:
+    lines = gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode().splitlines()
+    partition = key.rsplit("/", 1)[0]
+    per_partition[partition] += len(lines)
+    if len(samples) < show and lines:
+        samples.append((key, json.loads(lines[0])))
+
+print(f"s3://{bucket}/{root}: {len(keys)} objects, {sum(per_partition.values())} records")
+for partition, count in sorted(per_partition.items()):
+    print(f"  {partition}/  {count} records")
+for key, record in samples:
+    print(f"\n--- first record of {key}")
+    print(json.dumps(record, indent=2)[:3000])

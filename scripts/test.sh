@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, unit tests, integration tests against the local AWS stack (moto) and the
+# vendor simulators, then the extra checks in scripts/checks/ (real protocol clients, template lint).
+# Installs what it needs; starts the local stack if it is not running and stops it again afterwards.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tributary/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+port="${TRIBUTARY_MOTO_PORT:-5000}"
+if ! python3 -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], method="HEAD"), timeout=2)' \
+    "http://127.0.0.1:$port/moto-api/data.json" 2>/dev/null; then
+  scripts/local-stack.sh start
+  trap 'scripts/local-stack.sh stop' EXIT
+fi
+eval "$(scripts/local-stack.sh env)"
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== checks"
+for check in scripts/checks/*.sh; do
+  [ -e "$check" ] || continue
+  echo "-- $check"
+  bash "$check"
+done
+
+echo "== unit and integration tests"
+cargo test --workspace --locked

@@ -1,0 +1,216 @@
+//! The outbound HTTP policy every vendor client uses: timeouts on every call, bounded retries with exponential
+//! backoff and full jitter for 429, 5xx and transport errors, `Retry-After` honoured, never sleeping past the
+//! deadline. Other statuses are returned to the caller, who knows what a 401, 404, 408 or 409 means for its vendor.
+
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, Response, StatusCode};
+
+use crate::deadline::Deadline;
+use crate::metrics::{names, RunMetrics};
+
+#[derive(Debug, Clone)]
+pub struct HttpPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` we are willing to wait before giving up on the call.
+    pub max_retry_after: Duration,
+    /// Timeout of one whole request, response body included.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        HttpPolicy {
+            max_attempts: 4,
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl HttpPolicy {
+    /// The policy from `TRIBUTARY_HTTP_*` variables, with the defaults above.
+    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
+        use crate::config::{millis_or, parse_or, seconds_or};
+        let d = HttpPolicy::default();
+        Ok(HttpPolicy {
+            max_attempts: parse_or("TRIBUTARY_HTTP_MAX_ATTEMPTS", d.max_attempts)?.max(1),
+            base_backoff: millis_or("TRIBUTARY_HTTP_BACKOFF_MS", d.base_backoff.as_millis() as u64)?,
+            max_backoff: millis_or("TRIBUTARY_HTTP_MAX_BACKOFF_MS", d.max_backoff.as_millis() as u64)?,
+            max_retry_after: seconds_or(
+                "TRIBUTARY_HTTP_MAX_RETRY_AFTER_SECONDS",
+                d.max_retry_after.as_secs(),
+            )?,
+            request_timeout: seconds_or(
+                "TRIBUTARY_HTTP_TIMEOUT_SECONDS",
+                d.request_timeout.as_secs(),
+            )?,
+            connect_timeout: seconds_or(
+                "TRIBUTARY_HTTP_CONNECT_TIMEOUT_SECONDS",
+                d.connect_timeout.as_secs(),
+            )?,
+        })
+    }
+
+    /// A client with this policy's timeouts (rustls, gzip).
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .user_agent(concat!("tributary/", env!("CARGO_PKG_VERSION")))
+            .timeout(self.request_timeout)
+            .connect_timeout(self.connect_timeout)
+            .build()
+            .expect("a rustls client with timeouts always builds")
+    }
+
+    fn backoff(&self, retry: u32) -> Duration {
+        let ceiling = self
+            .base_backoff
+            .saturating_mul(1u32 << retry.min(16))
+            .min(self.max_backoff);
+        // Full jitter: spreads retries of many clients over the whole interval.
+        Duration::from_millis(fastrand::u64(0..=ceiling.as_millis() as u64))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{what}: gave up after {attempts} attempts; last: {last}")]
+    Exhausted {
+        what: String,
+        attempts: u32,
+        last: String,
+    },
+    #[error("{what}: {last}; not retried because waiting {wait:?} would pass the deadline ({left:?} left)")]
+    OutOfTime {
+        what: String,
+        last: String,
+        wait: Duration,
+        left: Duration,
+    },
+}
+
+/// Whether a status is worth retrying: throttling and server-side failures.
+pub fn is_retryable_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or_default())
+}
+
+/// Sends the request built by `build` (called again for each attempt), retrying per `policy`. Returns the first
+/// response whose status is not retryable — success or not; the caller interprets it.
+pub async fn send_with_retry(
+    policy: &HttpPolicy,
+    deadline: &Deadline,
+    metrics: &RunMetrics,
+    what: &str,
+    mut build: impl FnMut() -> RequestBuilder,
+) -> Result<Response, HttpError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        metrics.count(names::REQUESTS, 1);
+        let (last, wait) = match build().send().await {
+            Ok(response) if !is_retryable_status(response.status()) => return Ok(response),
+            Ok(response) => {
+                let status = response.status();
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    metrics.count(names::THROTTLES, 1);
+                }
+                let hinted = retry_after(&response);
+                let wait = hinted.unwrap_or_else(|| policy.backoff(attempt - 1));
+                if hinted.is_some_and(|w| w > policy.max_retry_after) {
+                    return Err(HttpError::Exhausted {
+                        what: what.to_owned(),
+                        attempts: attempt,
+                        last: format!("HTTP {status} asking to retry after {wait:?}, longer than we wait"),
+                    });
+                }
+                (format!("HTTP {status}"), wait)
+            }
+            Err(error) => (
+                format!("transport error: {}", crate::aws::error_text(&error)),
+                policy.backoff(attempt - 1),
+            ),
+        };
+        if attempt >= policy.max_attempts {
+            return Err(HttpError::Exhausted {
+                what: what.to_owned(),
+                attempts: attempt,
+                last,
+            });
+        }
+        let left = deadline.remaining();
+        if !deadline.allows(wait) {
+            return Err(HttpError::OutOfTime {
+                what: what.to_owned(),
+                last,
+                wait,
+                left,
+            });
+        }
+        metrics.count(names::RETRIES, 1);
+        tracing::warn!(message = "Retrying request.", what, attempt, last = %last, wait_ms = wait.as_millis() as u64);
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Reads an error body for a message, cut short and on one line (vendor error bodies are not trusted to be small).
+pub async fn error_body(response: Response) -> String {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let mut text: String = text.chars().take(300).collect();
+    text = text.replace(['\n', '\r'], " ");
+    if text.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status}: {text}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_under_its_ceiling() {
+        let policy = HttpPolicy {
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(250),
+            ..HttpPolicy::default()
+        };
+        for retry in 0..20 {
+            assert!(policy.backoff(retry) <= Duration::from_millis(250));
+        }
+        assert!(policy.backoff(0) <= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable_client_errors_are_not() {
+        assert!(is_retryable_status(StatusCode::TOO_MANY_REQUESTS));
+        assert!(is_retryable_status(StatusCode::BAD_GATEWAY));
+        assert!(!is_retryable_status(StatusCode::UNAUTHORIZED));
+        assert!(!is_retryable_status(StatusCode::REQUEST_TIMEOUT));
+        assert!(!is_retryable_status(StatusCode::CONFLICT));
+    }
+}

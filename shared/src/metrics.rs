@@ -1,0 +1,145 @@
+//! Run metrics as CloudWatch Embedded Metric Format: one JSON line per run on stdout, which CloudWatch turns into
+//! metrics without any API call. Namespace `Tributary` (or `TRIBUTARY_METRICS_NAMESPACE`), dimensions
+//! `Function` and `Stream`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde_json::{json, Map, Value};
+
+/// Metric names shared by every function, so alarms and dashboards can rely on them.
+pub mod names {
+    pub const EVENTS_LANDED: &str = "EventsLanded";
+    pub const BYTES_LANDED: &str = "BytesLanded";
+    pub const OBJECTS_LANDED: &str = "ObjectsLanded";
+    pub const UNPARSED: &str = "UnparsedRecords";
+    pub const PAGES: &str = "Pages";
+    pub const REQUESTS: &str = "Requests";
+    pub const THROTTLES: &str = "Throttles";
+    pub const RETRIES: &str = "Retries";
+    pub const ERRORS: &str = "Errors";
+    pub const CURSOR_LAG_SECONDS: &str = "CursorLagSeconds";
+    pub const TIME_LEFT_MS: &str = "TimeLeftMs";
+    pub const LEASE_BUSY: &str = "LeaseBusy";
+    pub const LOST_RACES: &str = "LostRaces";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Bytes,
+    Seconds,
+    Milliseconds,
+    None,
+}
+
+impl Unit {
+    fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Bytes => "Bytes",
+            Unit::Seconds => "Seconds",
+            Unit::Milliseconds => "Milliseconds",
+            Unit::None => "None",
+        }
+    }
+}
+
+/// The metrics of one run of one stream. Counters add up; gauges keep the last value.
+pub struct RunMetrics {
+    function: String,
+    stream: String,
+    values: Mutex<BTreeMap<&'static str, (f64, Unit)>>,
+}
+
+impl RunMetrics {
+    pub fn new(function: impl Into<String>, stream: impl Into<String>) -> Self {
+        RunMetrics {
+            function: function.into(),
+            stream: stream.into(),
+            values: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Adds to a counter (unit `Count`).
+    pub fn count(&self, name: &'static str, by: u64) {
+        self.add(name, by as f64, Unit::Count);
+    }
+
+    pub fn add(&self, name: &'static str, by: f64, unit: Unit) {
+        let mut values = self.values.lock().expect("metrics lock is never poisoned");
+        values.entry(name).or_insert((0.0, unit)).0 += by;
+    }
+
+    /// Sets a gauge.
+    pub fn set(&self, name: &'static str, value: f64, unit: Unit) {
+        let mut values = self.values.lock().expect("metrics lock is never poisoned");
+        values.insert(name, (value, unit));
+    }
+
+    pub fn get(&self, name: &str) -> f64 {
+        let values = self.values.lock().expect("metrics lock is never poisoned");
+        values.get(name).map(|v| v.0).unwrap_or(0.0)
+    }
+
+    /// Counts what one landing wrote.
+    pub fn landed(&self, report: &crate::landing::LandReport) {
+        self.count(names::EVENTS_LANDED, report.events as u64);
+        self.count(names::UNPARSED, report.unparsed as u64);
+        self.count(names::OBJECTS_LANDED, report.objects.len() as u64);
+        self.add(names::BYTES_LANDED, report.bytes as f64, Unit::Bytes);
+    }
+
+    /// The EMF document for this run.
+    pub fn to_emf(&self) -> Value {
+        let namespace = crate::config::optional("TRIBUTARY_METRICS_NAMESPACE")
+            .unwrap_or_else(|| "Tributary".to_owned());
+        let values = self.values.lock().expect("metrics lock is never poisoned");
+        let definitions: Vec<Value> = values
+            .iter()
+            .map(|(name, (_, unit))| json!({"Name": name, "Unit": unit.as_str()}))
+            .collect();
+        let mut document = Map::new();
+        document.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": chrono::Utc::now().timestamp_millis(),
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [["Function", "Stream"], ["Function"]],
+                    "Metrics": definitions,
+                }],
+            }),
+        );
+        document.insert("Function".into(), self.function.clone().into());
+        document.insert("Stream".into(), self.stream.clone().into());
+        for (name, (value, _)) in values.iter() {
+            document.insert((*name).into(), json!(value));
+        }
+        Value::Object(document)
+    }
+
+    /// Prints the EMF line. Call once, at the end of the run, whatever its outcome.
+    pub fn emit(&self) {
+        println!("{}", self.to_emf());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_lists_every_metric_with_its_value() {
+        let m = RunMetrics::new("transmit-poller", "cis");
+        m.count(names::EVENTS_LANDED, 3);
+        m.count(names::EVENTS_LANDED, 2);
+        m.set(names::TIME_LEFT_MS, 1500.0, Unit::Milliseconds);
+        let emf = m.to_emf();
+        assert_eq!(emf["EventsLanded"], 5.0);
+        assert_eq!(emf["TimeLeftMs"], 1500.0);
+        assert_eq!(emf["Function"], "transmit-poller");
+        let defs = &emf["_aws"]["CloudWatchMetrics"][0]["Metrics"];
+        assert!(defs.as_array().unwrap().iter().any(|d| d["Name"] == "EventsLanded" && d["Unit"] == "Count"));
+    }
+}

@@ -1,0 +1,400 @@
+//! The ECS-shaped record every function lands, one per NDJSON line (the record format in the design notes):
+//! `@timestamp`, `ecs.version`, `event.*`, whatever ECS fields the vendor has (`user`, `source`, `host`, ...),
+//! the vendor's original event unchanged under its vendor key, and `tributary.*` provenance.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+pub const ECS_VERSION: &str = "8.11.0";
+
+/// `event.outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Unknown,
+}
+
+/// One event, mapped. Built with [`Record::new`] and the `with_*` setters; serialized by [`Record::to_line`].
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// `@timestamp`: when the event happened, in UTC. Also decides the `dt`/`hour` partition.
+    pub timestamp: DateTime<Utc>,
+    /// `vendor` partition and `event.module`, e.g. `transmit`.
+    pub vendor: &'static str,
+    /// `event_type` partition, lower case, e.g. `cis`.
+    pub event_type: String,
+    /// `event.id`: the vendor's id, or [`crate::event_id::from_canonical_json`].
+    pub id: String,
+    /// `event.kind` (`event`, `alert`, `state`, ...).
+    pub kind: &'static str,
+    pub action: Option<String>,
+    pub category: Vec<&'static str>,
+    pub types: Vec<&'static str>,
+    pub outcome: Outcome,
+    /// `event.created`, when the vendor recorded it, if it says.
+    pub created: Option<String>,
+    /// Further `event.*` fields (e.g. `severity`, `reason`).
+    pub event_extra: Map<String, Value>,
+    /// Top-level ECS fields other than `event`: `user`, `source`, `user_agent`, `host`, `threat`, ...
+    pub ecs: Map<String, Value>,
+    /// The vendor's event exactly as received.
+    pub original: Box<RawValue>,
+    /// `tributary.*`: which collector, from which cursor or request.
+    pub provenance: Map<String, Value>,
+}
+
+impl Record {
+    pub fn new(
+        vendor: &'static str,
+        event_type: impl Into<String>,
+        timestamp: DateTime<Utc>,
+        id: impl Into<String>,
+        original: Box<RawValue>,
+    ) -> Self {
+        Record {
+            timestamp,
+            vendor,
+            event_type: event_type.into(),
+            id: id.into(),
+            kind: "event",
+            action: None,
+            category: Vec::new(),
+            types: Vec::new(),
+            outcome: Outcome::Unknown,
+            created: None,
+            event_extra: Map::new(),
+            ecs: Map::new(),
+            original,
+            provenance: Map::new(),
+        }
+    }
+
+    pub fn with_action(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(action.into());
+        self
+    }
+
+    pub fn with_kind(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    pub fn with_category(mut self, category: &[&'static str]) -> Self {
+        self.category = category.to_vec();
+        self
+    }
+
+    pub fn with_types(mut self, types: &[&'static str]) -> Self {
+        self.types = types.to_vec();
+        self
+    }
+
+    pub fn with_outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    pub fn with_created(mut self, created: impl Into<String>) -> Self {
+        self.created = Some(created.into());
+        self
+    }
+
+    /// Sets a top-level ECS field (`user`, `source`, ...). Null values are skipped so records stay lean.
+    pub fn with_field(mut self, name: &str, value: Value) -> Self {
+        if !value.is_null() {
+            self.ecs.insert(name.to_owned(), value);
+        }
+        self
+    }
+
+    /// Sets a nested ECS field by dotted path, creating objects on the way: `with_path("user.id", ...)`.
+    /// Absent (`None`) values are skipped.
+    pub fn with_path(mut self, path: &str, value: Option<Value>) -> Self {
+        if let Some(value) = value.filter(|v| !v.is_null()) {
+            insert_path(&mut self.ecs, path, value);
+        }
+        self
+    }
+
+    /// Sets an `event.*` field beyond the fixed ones.
+    pub fn with_event_field(mut self, name: &str, value: Value) -> Self {
+        if !value.is_null() {
+            self.event_extra.insert(name.to_owned(), value);
+        }
+        self
+    }
+
+    /// Sets a `tributary.*` provenance field (`cursor`, `stream`, `request`, ...).
+    pub fn with_provenance(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.provenance.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The record as one JSON line (without the trailing newline).
+    pub fn to_line(&self, out: &mut Vec<u8>, stamp: &LineStamp) {
+        let mut ser = serde_json::Serializer::new(&mut *out);
+        RecordLine {
+            record: self,
+            stamp,
+        }
+        .serialize(&mut ser)
+        .expect("records hold only JSON values and serialize infallibly");
+    }
+}
+
+/// What the landing step adds to every line it writes: the collector name and the ingestion time.
+#[derive(Debug, Clone)]
+pub struct LineStamp {
+    pub collector: &'static str,
+    pub ingested: String,
+}
+
+impl LineStamp {
+    pub fn now(collector: &'static str) -> Self {
+        LineStamp {
+            collector,
+            ingested: rfc3339(Utc::now()),
+        }
+    }
+}
+
+/// `2026-11-23T10:00:00.123Z`: millisecond precision, `Z`, as ECS and Athena expect.
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn insert_path(map: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            map.insert(path.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let child = map
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            if let Value::Object(child) = child {
+                insert_path(child, rest, value);
+            }
+        }
+    }
+}
+
+struct RecordLine<'a> {
+    record: &'a Record,
+    stamp: &'a LineStamp,
+}
+
+impl Serialize for RecordLine<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let r = self.record;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("@timestamp", &rfc3339(r.timestamp))?;
+        map.serialize_entry("ecs", &EcsVersion)?;
+        map.serialize_entry(
+            "event",
+            &EventObject {
+                record: r,
+                ingested: &self.stamp.ingested,
+            },
+        )?;
+        for (key, value) in &r.ecs {
+            if key != "event" && key != "ecs" && key != "@timestamp" && key != "tributary" {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.serialize_entry(r.vendor, &r.original)?;
+        map.serialize_entry(
+            "tributary",
+            &Provenance {
+                collector: self.stamp.collector,
+                extra: &r.provenance,
+            },
+        )?;
+        map.end()
+    }
+}
+
+struct EcsVersion;
+
+impl Serialize for EcsVersion {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("version", ECS_VERSION)?;
+        map.end()
+    }
+}
+
+struct EventObject<'a> {
+    record: &'a Record,
+    ingested: &'a str,
+}
+
+impl Serialize for EventObject<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let r = self.record;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &r.id)?;
+        map.serialize_entry("kind", r.kind)?;
+        map.serialize_entry("module", r.vendor)?;
+        map.serialize_entry("dataset", &format_args!("{}.{}", r.vendor, r.event_type))?;
+        if let Some(action) = &r.action {
+            map.serialize_entry("action", action)?;
+        }
+        if !r.category.is_empty() {
+            map.serialize_entry("category", &r.category)?;
+        }
+        if !r.types.is_empty() {
+            map.serialize_entry("type", &r.types)?;
+        }
+        map.serialize_entry("outcome", &r.outcome)?;
+        if let Some(created) = &r.created {
+            map.serialize_entry("created", created)?;
+        }
+        for (key, value) in &r.event_extra {
+            map.serialize_entry(key, value)?;
+        }
+        map.serialize_entry("ingested", self.ingested)?;
+        map.end()
+    }
+}
+
+struct Provenance<'a> {
+    collector: &'a str,
+    extra: &'a Map<String, Value>,
+}
+
+impl Serialize for Provenance<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("collector", self.collector)?;
+        map.serialize_entry("version", crate::VERSION)?;
+        for (key, value) in self.extra {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Something that could not be parsed or mapped. It is never dropped: it lands under `event_type=_unparsed`,
+/// partitioned by ingestion time, with the raw text and the error.
+#[derive(Debug, Clone)]
+pub struct Unparsed {
+    pub vendor: &'static str,
+    /// The raw text as received (a frame, a page fragment, an event).
+    pub raw: String,
+    /// What was wrong with it.
+    pub error: String,
+    /// Where it came from (stream, cursor, request), for whoever investigates.
+    pub context: Map<String, Value>,
+}
+
+impl Unparsed {
+    pub fn new(vendor: &'static str, raw: impl Into<String>, error: impl Into<String>) -> Self {
+        Unparsed {
+            vendor,
+            raw: raw.into(),
+            error: error.into(),
+            context: Map::new(),
+        }
+    }
+
+    pub fn with_context(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.context.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The id of the raw text, stable across re-collection.
+    pub fn id(&self) -> String {
+        crate::event_id::digest_hex(self.raw.as_bytes())
+    }
+
+    pub fn to_line(&self, out: &mut Vec<u8>, stamp: &LineStamp) {
+        let mut provenance = Map::new();
+        provenance.insert("collector".into(), stamp.collector.into());
+        provenance.insert("version".into(), crate::VERSION.into());
+        provenance.extend(self.context.clone());
+        let line = serde_json::json!({
+            "@timestamp": stamp.ingested,
+            "ecs": {"version": ECS_VERSION},
+            "event": {
+                "id": self.id(),
+                "kind": "pipeline_error",
+                "module": self.vendor,
+                "dataset": format!("{}.{}", self.vendor, crate::keys::UNPARSED),
+                "original": self.raw,
+                "ingested": stamp.ingested,
+            },
+            "error": {"message": self.error},
+            "tributary": provenance,
+        });
+        serde_json::to_writer(&mut *out, &line).expect("serializing JSON values is infallible");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn a_record_line_is_ecs_shaped_and_keeps_the_original_verbatim() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let record = Record::new("transmit", "cis", at, "abc", raw(r#"{"z":1,"a":"x"}"#))
+            .with_action("user_login")
+            .with_category(&["authentication"])
+            .with_types(&["start"])
+            .with_outcome(Outcome::Success)
+            .with_path("user.id", Some("u1".into()))
+            .with_path("user.name", None)
+            .with_path("source.ip", Some("1.1.1.1".into()))
+            .with_provenance("stream", "cis");
+        let mut out = Vec::new();
+        let stamp = LineStamp {
+            collector: "transmit-poller",
+            ingested: "2026-11-23T11:00:00.000Z".into(),
+        };
+        record.to_line(&mut out, &stamp);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(r#""transmit":{"z":1,"a":"x"}"#), "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["@timestamp"], "2026-11-23T10:00:00.000Z");
+        assert_eq!(v["ecs"]["version"], "8.11.0");
+        assert_eq!(v["event"]["dataset"], "transmit.cis");
+        assert_eq!(v["event"]["outcome"], "success");
+        assert_eq!(v["event"]["category"][0], "authentication");
+        assert_eq!(v["event"]["ingested"], "2026-11-23T11:00:00.000Z");
+        assert_eq!(v["user"], serde_json::json!({"id": "u1"}));
+        assert_eq!(v["source"]["ip"], "1.1.1.1");
+        assert_eq!(v["tributary"]["collector"], "transmit-poller");
+        assert_eq!(v["tributary"]["stream"], "cis");
+    }
+
+    #[test]
+    fn an_unparsed_line_carries_the_raw_text_and_the_error() {
+        let stamp = LineStamp {
+            collector: "lookout-stream",
+            ingested: "2026-11-23T11:00:00.000Z".into(),
+        };
+        let mut out = Vec::new();
+        Unparsed::new("lookout", "data:{oops", "expected value at line 1")
+            .with_context("stream", "lookout")
+            .to_line(&mut out, &stamp);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["event"]["original"], "data:{oops");
+        assert_eq!(v["event"]["dataset"], "lookout._unparsed");
+        assert_eq!(v["error"]["message"], "expected value at line 1");
+        assert_eq!(v["tributary"]["stream"], "lookout");
+    }
+}

@@ -1,0 +1,96 @@
+//! The clients and settings every function builds once per process and shares across invocations.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+
+use crate::config::{self, ConfigError};
+use crate::http::HttpPolicy;
+use crate::landing::Lander;
+use crate::secrets::SecretsCache;
+use crate::state::StateStore;
+
+/// Settings common to all functions (`TRIBUTARY_*`, see the README's configuration table).
+#[derive(Debug, Clone)]
+pub struct CommonConfig {
+    /// `TRIBUTARY_BUCKET`: where batches land.
+    pub bucket: String,
+    /// `TRIBUTARY_PREFIX`: key prefix above `vendor=` (default `tributary`).
+    pub prefix: String,
+    /// `TRIBUTARY_STATE_TABLE`: the DynamoDB state table.
+    pub table: String,
+    /// `TRIBUTARY_SAFETY_MARGIN_SECONDS`: stop this long before the Lambda deadline (default 10).
+    pub safety_margin: Duration,
+    /// `TRIBUTARY_GZIP_LEVEL`: 1 (fast) to 9 (small), default 6.
+    pub gzip_level: u32,
+    /// `TRIBUTARY_SECRETS_TTL_SECONDS`: how long a secret is cached (default 300).
+    pub secrets_ttl: Duration,
+    /// `TRIBUTARY_HTTP_*`.
+    pub http: HttpPolicy,
+}
+
+impl CommonConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(CommonConfig {
+            bucket: config::required("TRIBUTARY_BUCKET")?,
+            prefix: config::optional("TRIBUTARY_PREFIX").unwrap_or_else(|| "tributary".to_owned()),
+            table: config::required("TRIBUTARY_STATE_TABLE")?,
+            safety_margin: config::seconds_or("TRIBUTARY_SAFETY_MARGIN_SECONDS", 10)?,
+            gzip_level: config::check_range(
+                "TRIBUTARY_GZIP_LEVEL",
+                config::parse_or("TRIBUTARY_GZIP_LEVEL", 6)?,
+                1,
+                9,
+            )?,
+            secrets_ttl: config::seconds_or("TRIBUTARY_SECRETS_TTL_SECONDS", 300)?,
+            http: HttpPolicy::from_env()?,
+        })
+    }
+}
+
+/// Built once in `main`, shared by reference with every invocation.
+#[derive(Clone)]
+pub struct Services {
+    pub config: CommonConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub secrets: Arc<SecretsCache>,
+    pub state: StateStore,
+    pub http: reqwest::Client,
+}
+
+impl Services {
+    /// From the environment: `TRIBUTARY_*` settings and the standard AWS configuration chain.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = CommonConfig::from_env()?;
+        let sdk = crate::aws::load().await;
+        Ok(Services::new(&sdk, config))
+    }
+
+    pub fn new(sdk: &SdkConfig, config: CommonConfig) -> Self {
+        let dynamodb = crate::aws::dynamodb_client(sdk);
+        Services {
+            s3: crate::aws::s3_client(sdk),
+            secrets: Arc::new(SecretsCache::new(
+                crate::aws::secrets_client(sdk),
+                config.secrets_ttl,
+            )),
+            state: StateStore::new(dynamodb.clone(), config.table.clone()),
+            dynamodb,
+            http: config.http.client(),
+            config,
+        }
+    }
+
+    /// A lander for `collector` with the configured bucket, prefix and compression.
+    pub fn lander(&self, collector: &'static str) -> Lander {
+        Lander::new(
+            self.s3.clone(),
+            self.config.bucket.clone(),
+            self.config.prefix.clone(),
+            collector,
+            self.config.gzip_level,
+        )
+    }
+}
