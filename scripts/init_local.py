@@ -7,9 +7,13 @@ import boto3
 bucket, table = sys.argv[1], sys.argv[2]
 s3 = boto3.client("s3")
 ddb = boto3.client("dynamodb")
-if bucket not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+try:
+    s3.head_bucket(Bucket=bucket)
+except s3.exceptions.ClientError:
     s3.create_bucket(Bucket=bucket)
-if table not in ddb.list_tables()["TableNames"]:
+try:
+    ddb.describe_table(TableName=table)
+except ddb.exceptions.ResourceNotFoundException:
     ddb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",

@@ -4,6 +4,8 @@
 //! Callers land a batch *before* they advance a cursor or ask the vendor for more; a failed landing is an error
 //! that says how many events did not land.
 
+pub mod streaming;
+
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::primitives::ByteStream;

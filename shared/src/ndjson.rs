@@ -44,7 +44,18 @@ impl GzipNdjson {
         self.uncompressed
     }
 
-    /// The finished gzip body.
+    /// Compressed bytes produced so far and not yet taken.
+    pub fn compressed_len(&self) -> usize {
+        self.encoder.get_ref().len()
+    }
+
+    /// Takes the compressed bytes produced so far, e.g. to upload them as one part of a multipart upload; the
+    /// parts taken followed by [`GzipNdjson::finish`] concatenate to the whole gzip body.
+    pub fn take_compressed(&mut self) -> Vec<u8> {
+        std::mem::take(self.encoder.get_mut())
+    }
+
+    /// The finished gzip body (or its remainder after [`GzipNdjson::take_compressed`]).
     pub fn finish(self) -> Vec<u8> {
         self.encoder
             .finish()
@@ -72,6 +83,25 @@ mod tests {
         assert_eq!(body.lines(), 2);
         let bytes = body.finish();
         assert_eq!(&bytes[..2], &[0x1f, 0x8b]);
-        assert_eq!(decode_lines(&bytes).unwrap(), [r#"{"a":1}"#, r#"{"b":"\u00e9"}"#]);
+        assert_eq!(
+            decode_lines(&bytes).unwrap(),
+            [r#"{"a":1}"#, r#"{"b":"\u00e9"}"#]
+        );
+    }
+
+    #[test]
+    fn taken_parts_and_the_finish_concatenate_to_one_body() {
+        let mut body = GzipNdjson::new(1);
+        let mut whole = Vec::new();
+        for i in 0..2000 {
+            body.push_with(|out| out.extend_from_slice(format!(r#"{{"n":{i}}}"#).as_bytes()));
+            if body.compressed_len() > 1024 {
+                whole.extend(body.take_compressed());
+            }
+        }
+        whole.extend(body.finish());
+        let lines = decode_lines(&whole).unwrap();
+        assert_eq!(lines.len(), 2000);
+        assert_eq!(lines[1999], r#"{"n":1999}"#);
     }
 }

@@ -210,7 +210,16 @@ impl Serialize for RecordLine<'_> {
                 map.serialize_entry(key, value)?;
             }
         }
-        map.serialize_entry(r.vendor, &r.original)?;
+        let original = r.original.get();
+        if original.contains(['\n', '\r']) {
+            // A pretty-printed original would break the NDJSON line. JSON has line breaks only between tokens,
+            // never inside strings, so spaces in their place keep the event's text and meaning.
+            let flat = RawValue::from_string(original.replace(['\n', '\r'], " "))
+                .expect("swapping whitespace between JSON tokens keeps the JSON valid");
+            map.serialize_entry(r.vendor, &flat)?;
+        } else {
+            map.serialize_entry(r.vendor, &r.original)?;
+        }
         map.serialize_entry(
             "tributary",
             &Provenance {
@@ -379,6 +388,27 @@ mod tests {
         assert_eq!(v["source"]["ip"], "1.1.1.1");
         assert_eq!(v["tributary"]["collector"], "transmit-poller");
         assert_eq!(v["tributary"]["stream"], "cis");
+    }
+
+    #[test]
+    fn a_pretty_printed_original_stays_on_one_line() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let record = Record::new(
+            "strivacity",
+            "account",
+            at,
+            "e1",
+            raw("{\n  \"eventId\": \"e1\",\r\n  \"n\": \"a b\"\n}"),
+        );
+        let mut out = Vec::new();
+        let stamp = LineStamp::now("strivacity-receiver");
+        record.to_line(&mut out, &stamp);
+        assert!(!out.contains(&b'\n') && !out.contains(&b'\r'));
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v["strivacity"],
+            serde_json::json!({"eventId": "e1", "n": "a b"})
+        );
     }
 
     #[test]

@@ -1,0 +1,106 @@
+//! `easysend-poller`: collects EasySend security logs into S3.
+//!
+//! Each scheduled run takes the stream's lease, fetches `get-security-logs` in fixed, grid-aligned
+//! windows from the cursor (re-fetching the last `overlap` for late logs) up to now minus `lag`, lands
+//! each window under keys named after the window, and moves the cursor to the window's end. See
+//! [`windows`] for why overlap never doubles a log in S3, [`pages`] for the streaming parse, and
+//! [`mapping`] for the record shape.
+
+pub mod client;
+pub mod collect;
+pub mod config;
+pub mod mapping;
+pub mod pages;
+pub mod windows;
+
+use std::time::Duration;
+
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+use tributary_shared::deadline::Deadline;
+use tributary_shared::landing::Lander;
+use tributary_shared::metrics::{names, RunMetrics, Unit};
+use tributary_shared::runtime::{self, Error};
+use tributary_shared::schedule::Invocation;
+use tributary_shared::services::Services;
+
+use crate::client::EasySendClient;
+use crate::config::EasySendConfig;
+
+/// The function's name in metrics, logs and `tributary.collector`.
+pub const FUNCTION: &str = "easysend-poller";
+
+/// The time budget of an invocation whose context carries no deadline (a test's `Context::default()`).
+const UNBOUNDED_BUDGET: Duration = Duration::from_secs(300);
+
+/// Everything built once per process and shared by every invocation.
+pub struct Poller {
+    pub services: Services,
+    pub config: EasySendConfig,
+    client: EasySendClient,
+    lander: Lander,
+}
+
+impl Poller {
+    pub fn new(services: Services, config: EasySendConfig) -> Self {
+        let client = EasySendClient::new(
+            services.http.clone(),
+            services.config.http.clone(),
+            &config.player_url,
+            config.end_param.clone(),
+            config.app_type.clone(),
+            config.api_key_secret.clone(),
+            config.request_timeout,
+        );
+        let lander = services.lander(FUNCTION);
+        Poller {
+            services,
+            config,
+            client,
+            lander,
+        }
+    }
+
+    /// From `TRIBUTARY_*` variables and the standard AWS configuration chain.
+    pub async fn from_env() -> Result<Self, Error> {
+        let config = EasySendConfig::from_env()?;
+        let services = Services::from_env().await?;
+        Ok(Poller::new(services, config))
+    }
+}
+
+/// The Lambda handler: a scheduled event (Scheduler input or Rule envelope) naming the stream, or none.
+/// Answers with a [`collect::RunReport`]; a failed window is an error.
+pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let (payload, context) = event.into_parts();
+    let stream = Invocation::parse(&payload).stream_in(&[poller.config.stream.as_str()])?;
+    let deadline = if context.deadline == 0 {
+        Deadline::after(UNBOUNDED_BUDGET)
+    } else {
+        runtime::deadline(&context, poller.services.config.safety_margin)
+    };
+    let owner = if context.request_id.is_empty() {
+        format!(
+            "{FUNCTION}-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        )
+    } else {
+        context.request_id.clone()
+    };
+    let metrics = RunMetrics::new(FUNCTION, &stream);
+    let result = collect::run(poller, &stream, &owner, &deadline, &metrics).await;
+    metrics.set(
+        names::TIME_LEFT_MS,
+        deadline.remaining().as_millis() as f64,
+        Unit::Milliseconds,
+    );
+    if result.is_err() && metrics.get(names::ERRORS) == 0.0 {
+        metrics.count(names::ERRORS, 1);
+    }
+    metrics.emit();
+    match result {
+        Ok(report) => Ok(serde_json::to_value(report)?),
+        Err(error) => Err(error.into()),
+    }
+}

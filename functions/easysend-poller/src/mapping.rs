@@ -1,0 +1,282 @@
+//! EasySend security log → ECS record.
+//!
+//! EasySend writes `@timestamp` without a zone (`2024-11-20T10:37:42.943305`); its API speaks UTC
+//! throughout, so a zoneless timestamp is read as UTC. (`event.timezone` in the logs holds values like
+//! `localhost`, which name no zone, so it cannot say otherwise.) An explicit offset, should one appear,
+//! is honoured.
+//!
+//! The logs are already ECS 8.11-shaped; those fields stay where ECS puts them (`client`, `user_agent`,
+//! `url`, `organization`, `service`, `message`, `event.action`), `geo` moves under `client.geo`, the
+//! client address is also `source.ip`, `os` becomes `user_agent.os`, and the vendor's `label` map becomes
+//! ECS `labels` (values as strings). The log itself is kept whole under `easysend`. EasySend sends no
+//! id, so `event.id` is a digest of the log's canonical JSON.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use tributary_shared::event_id;
+use tributary_shared::record::{Outcome, Record};
+
+pub const VENDOR: &str = "easysend";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MapError {
+    #[error("the log is not valid JSON: {0}")]
+    Json(String),
+    #[error("the log is not a JSON object")]
+    NotObject,
+    #[error("the log has no @timestamp")]
+    NoTimestamp,
+    #[error("the log's @timestamp {0:?} is not a date and time")]
+    BadTimestamp(String),
+}
+
+/// A log parsed far enough to place it in time.
+pub struct ParsedLog {
+    pub value: Value,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// Parses one raw log and reads its time.
+pub fn parse(raw: &[u8]) -> Result<ParsedLog, MapError> {
+    let value: Value = serde_json::from_slice(raw).map_err(|e| MapError::Json(e.to_string()))?;
+    if !value.is_object() {
+        return Err(MapError::NotObject);
+    }
+    let text = value
+        .get("@timestamp")
+        .and_then(Value::as_str)
+        .ok_or(MapError::NoTimestamp)?;
+    let timestamp = parse_timestamp(text).ok_or_else(|| MapError::BadTimestamp(text.to_owned()))?;
+    Ok(ParsedLog { value, timestamp })
+}
+
+/// `2024-11-20T10:37:42.943305` (UTC by convention) or RFC 3339 with an offset.
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|naive| naive.and_utc())
+}
+
+/// `player` or `builder` from `product_type` (or `label.app_type`), lower case.
+pub fn event_type(log: &Value) -> String {
+    let named = log
+        .get("product_type")
+        .and_then(Value::as_str)
+        .or_else(|| log.pointer("/label/app_type").and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match named {
+        Some(name) => name.to_ascii_lowercase(),
+        None => "unknown".to_owned(),
+    }
+}
+
+/// How an action reads in ECS terms.
+fn classify(action: &str) -> (&'static [&'static str], &'static [&'static str], Outcome) {
+    const AUTH: &[&str] = &["authentication"];
+    const WEB: &[&str] = &["web"];
+    let folded: String = action
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let folded = folded.trim_start_matches("checkauthresponse");
+    match folded {
+        "authenticationsucceed" | "authenticationsucceeded" | "otppassed" => {
+            (AUTH, &["start"], Outcome::Success)
+        }
+        "authenticationfailed" | "authenticationerror" | "missingcredentials" | "otpfailed" => {
+            (AUTH, &["start"], Outcome::Failure)
+        }
+        "sessionblocked" => (AUTH, &["denied"], Outcome::Failure),
+        "otpsent" | "otpresent" => (AUTH, &["info"], Outcome::Unknown),
+        "opened" | "linkopened" => (WEB, &["access"], Outcome::Unknown),
+        "linksent" | "datasubmitted" | "stepcompleted" | "completed" => {
+            (WEB, &["info"], Outcome::Unknown)
+        }
+        _ => (&[], &["info"], Outcome::Unknown),
+    }
+}
+
+/// Where a record came from, stamped into `tributary.*`.
+pub struct Provenance<'a> {
+    pub stream: &'a str,
+    /// The grid window the log was fetched for.
+    pub window: &'a str,
+}
+
+/// Maps a parsed log (and its raw text, kept verbatim) to a record.
+pub fn to_record(raw: &[u8], log: &ParsedLog, provenance: &Provenance<'_>) -> Record {
+    let value = &log.value;
+    let original = match std::str::from_utf8(raw)
+        .ok()
+        .and_then(|text| RawValue::from_string(text.to_owned()).ok())
+    {
+        Some(raw) => raw,
+        // `parse` accepted these bytes as JSON, so this only happens for exotic encodings.
+        None => RawValue::from_string(value.to_string()).expect("a Value serializes to valid JSON"),
+    };
+    let mut record = Record::new(
+        VENDOR,
+        event_type(value),
+        log.timestamp,
+        event_id::from_canonical_json(value),
+        original,
+    )
+    .with_provenance("stream", provenance.stream)
+    .with_provenance("window", provenance.window);
+
+    if let Some(action) = value.pointer("/event/action").and_then(Value::as_str) {
+        let (category, types, outcome) = classify(action);
+        record = record
+            .with_action(action)
+            .with_category(category)
+            .with_types(types)
+            .with_outcome(outcome);
+    }
+    for field in ["message", "url", "organization", "service"] {
+        if let Some(v) = value.get(field) {
+            record = record.with_field(field, v.clone());
+        }
+    }
+    let mut client = value.get("client").cloned().unwrap_or(Value::Null);
+    if let Some(geo) = value.get("geo").filter(|g| g.is_object()) {
+        if !client.is_object() {
+            client = Value::Object(Map::new());
+        }
+        client["geo"] = geo.clone();
+    }
+    let ip = client.get("ip").cloned();
+    record = record.with_field("client", client);
+    record = record.with_path("source.ip", ip);
+    let mut user_agent = value.get("user_agent").cloned().unwrap_or(Value::Null);
+    if let Some(Value::Object(os)) = value.get("os") {
+        if !user_agent.is_object() {
+            user_agent = Value::Object(Map::new());
+        }
+        let ua_os = user_agent
+            .as_object_mut()
+            .expect("made an object above")
+            .entry("os")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(ua_os) = ua_os {
+            for (k, v) in os {
+                ua_os.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    record = record.with_field("user_agent", user_agent);
+    if let Some(Value::Object(label)) = value.get("label") {
+        let labels: Map<String, Value> = label
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), Value::String(text))
+            })
+            .collect();
+        record = record.with_field("labels", Value::Object(labels));
+    }
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tributary_shared::record::LineStamp;
+
+    const LOG: &str = r#"{"message":"Security log","environment":"acme-easysend","product_type":"Player",
+        "customer_id":"4711","ecs":{"version":"8.11"},"@timestamp":"2024-11-20T10:37:42.943305",
+        "user_agent":{"os":{"browser_language":"en-US"},"name":"Chrome","original":"Mozilla/5.0"},
+        "os":{"family":"Windows","full":"Windows 10"},"client":{"ip":"203.0.113.9"},
+        "event":{"action":"CheckAuthResponseAuthenticationFailed","timezone":"localhost"},
+        "geo":{"country_name":"Israel","region_name":"Tel Aviv"},
+        "url":{"full":"https://forms.example/p","domain":"forms.example"},
+        "label":{"app_type":"player","is_co_browsing_on":false,"step_index":"2"}}"#;
+
+    fn line(raw: &str) -> Value {
+        let log = parse(raw.as_bytes()).unwrap();
+        let record = to_record(
+            raw.as_bytes(),
+            &log,
+            &Provenance {
+                stream: "security-logs",
+                window: "w",
+            },
+        );
+        let mut out = Vec::new();
+        record.to_line(
+            &mut out,
+            &LineStamp {
+                collector: "easysend-poller",
+                ingested: "2024-11-20T11:00:00.000Z".into(),
+            },
+        );
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn a_zoneless_timestamp_is_utc_and_ecs_fields_stay_ecs() {
+        let v = line(LOG);
+        assert_eq!(v["@timestamp"], "2024-11-20T10:37:42.943Z");
+        assert_eq!(v["ecs"]["version"], "8.11.0");
+        assert_eq!(v["event"]["dataset"], "easysend.player");
+        assert_eq!(
+            v["event"]["action"],
+            "CheckAuthResponseAuthenticationFailed"
+        );
+        assert_eq!(v["event"]["category"][0], "authentication");
+        assert_eq!(v["event"]["outcome"], "failure");
+        assert_eq!(v["event"]["id"].as_str().unwrap().len(), 32);
+        assert_eq!(v["client"]["ip"], "203.0.113.9");
+        assert_eq!(v["client"]["geo"]["country_name"], "Israel");
+        assert_eq!(v["source"]["ip"], "203.0.113.9");
+        assert_eq!(v["user_agent"]["os"]["family"], "Windows");
+        assert_eq!(v["user_agent"]["os"]["browser_language"], "en-US");
+        assert_eq!(v["url"]["domain"], "forms.example");
+        assert_eq!(v["labels"]["is_co_browsing_on"], "false");
+        assert_eq!(v["message"], "Security log");
+        // The original is kept whole, zoneless timestamp and all.
+        assert_eq!(v["easysend"]["@timestamp"], "2024-11-20T10:37:42.943305");
+        assert_eq!(v["easysend"]["event"]["timezone"], "localhost");
+        assert_eq!(v["tributary"]["window"], "w");
+    }
+
+    #[test]
+    fn the_event_id_ignores_key_order_and_spacing() {
+        let a =
+            line(r#"{"@timestamp":"2024-11-20T10:37:42.943305","product_type":"Builder","x":1}"#);
+        let b = line(
+            r#"{ "x": 1, "product_type": "Builder", "@timestamp": "2024-11-20T10:37:42.943305" }"#,
+        );
+        assert_eq!(a["event"]["id"], b["event"]["id"]);
+        assert_eq!(a["event"]["dataset"], "easysend.builder");
+    }
+
+    #[test]
+    fn timestamps_with_an_offset_are_honoured() {
+        assert_eq!(
+            parse_timestamp("2024-11-20T12:37:42.5+02:00").unwrap(),
+            parse_timestamp("2024-11-20T10:37:42.500000").unwrap()
+        );
+    }
+
+    #[test]
+    fn logs_that_cannot_be_placed_in_time_are_errors() {
+        assert_eq!(parse(b"{\"a\":1}").err(), Some(MapError::NoTimestamp));
+        assert!(matches!(
+            parse(b"{\"@timestamp\":\"yesterday\"}"),
+            Err(MapError::BadTimestamp(_))
+        ));
+        assert_eq!(parse(b"[1]").err(), Some(MapError::NotObject));
+        assert!(matches!(parse(b"{oops"), Err(MapError::Json(_))));
+    }
+}

@@ -1,0 +1,219 @@
+//! Time windows on a fixed grid, and which of them a run fetches.
+//!
+//! Windows are `[start, end)` of a fixed size, aligned to multiples of that size since the epoch. A
+//! window's objects in S3 are named after the window alone, so fetching a window again (because of the
+//! overlap, a retry, or a run that crashed before moving the cursor) overwrites its objects with what the
+//! vendor holds now — a superset once late logs have arrived — and never adds a second copy.
+
+use chrono::{DateTime, Duration, Utc};
+
+/// One half-open time range `[start, end)`, whole seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Window { start, end }
+    }
+
+    pub fn width(&self) -> Duration {
+        self.end - self.start
+    }
+
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.start <= at && at < self.end
+    }
+
+    /// The two halves, split on a whole second; `None` when the window is narrower than `2 × min` (in
+    /// whole seconds), i.e. when a half would be narrower than `min`.
+    pub fn halves(&self, min: Duration) -> Option<(Window, Window)> {
+        let width = self.width().num_seconds();
+        let half = width / 2;
+        if half < min.num_seconds().max(1) {
+            return None;
+        }
+        let middle = self.start + Duration::seconds(half);
+        Some((
+            Window::new(self.start, middle),
+            Window::new(middle, self.end),
+        ))
+    }
+
+    /// The object id of this window's objects: `20261121T100000Z-20261121T100500Z`.
+    pub fn tag(&self) -> String {
+        format!("{}-{}", compact(self.start), compact(self.end))
+    }
+
+    /// `2026-11-21T10:00:00Z/2026-11-21T10:05:00Z`, for logs and records.
+    pub fn label(&self) -> String {
+        format!("{}/{}", rfc3339(self.start), rfc3339(self.end))
+    }
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}–{}", param(self.start), param(self.end))
+    }
+}
+
+/// The wire format of EasySend's time parameters: `YYYYMMDDHHMMSS`, UTC.
+pub fn param(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%d%H%M%S").to_string()
+}
+
+fn compact(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// The cursor's text form: RFC 3339 in UTC, whole seconds (`2026-11-21T10:05:00Z`).
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The start of the grid window holding `at`.
+pub fn align_down(at: DateTime<Utc>, size: Duration) -> DateTime<Utc> {
+    let size = size.num_seconds().max(1);
+    let seconds = at.timestamp().div_euclid(size) * size;
+    DateTime::from_timestamp(seconds, 0).expect("a grid point near a valid time is valid")
+}
+
+/// The settings that shape a plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Grid {
+    pub size: Duration,
+    /// How far behind now the newest window must end, so that logs the vendor writes late are there.
+    pub lag: Duration,
+    /// How far before the cursor each run fetches again, to catch logs that arrived after their window
+    /// was fetched.
+    pub overlap: Duration,
+    /// Where the first run starts, before now.
+    pub lookback: Duration,
+    /// How long the vendor keeps logs.
+    pub retention: Duration,
+}
+
+/// What one run does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Windows to fetch, oldest first. Those ending at or before the cursor are re-fetches.
+    pub windows: Vec<Window>,
+    /// Logs between the cursor and this range expired at the vendor before anyone fetched them.
+    pub lost: Option<Window>,
+    /// Where the first run starts (no cursor yet).
+    pub first_start: Option<DateTime<Utc>>,
+}
+
+impl Grid {
+    /// The windows a run at `now` fetches, given the stream's cursor (the end of the last landed window).
+    pub fn plan(&self, cursor: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Plan {
+        let horizon = align_down(now - self.lag, self.size);
+        let reachable = now - self.retention;
+        let (from, lost, first_start) = match cursor {
+            None => {
+                let start = align_down(now - self.lookback.min(self.retention), self.size);
+                (start, None, Some(start))
+            }
+            Some(cursor) => {
+                let lost = (cursor < reachable).then(|| Window::new(cursor, reachable));
+                let from = align_down((cursor - self.overlap).max(reachable), self.size);
+                (from, lost, None)
+            }
+        };
+        let mut windows = Vec::new();
+        let mut start = from;
+        while start + self.size <= horizon {
+            windows.push(Window::new(start, start + self.size));
+            start += self.size;
+        }
+        Plan {
+            windows,
+            lost,
+            first_start,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, h, m, s).unwrap()
+    }
+
+    fn grid() -> Grid {
+        Grid {
+            size: Duration::minutes(5),
+            lag: Duration::minutes(2),
+            overlap: Duration::minutes(10),
+            lookback: Duration::hours(1),
+            retention: Duration::hours(48),
+        }
+    }
+
+    #[test]
+    fn a_run_refetches_the_overlap_and_stops_at_now_minus_lag() {
+        let plan = grid().plan(Some(at(10, 0, 0)), at(10, 13, 30));
+        let starts: Vec<_> = plan.windows.iter().map(|w| w.start).collect();
+        // 09:50 and 09:55 again (overlap), then 10:00 and 10:05; 10:10 ends after 10:11:30.
+        assert_eq!(
+            starts,
+            [at(9, 50, 0), at(9, 55, 0), at(10, 0, 0), at(10, 5, 0)]
+        );
+        assert_eq!(plan.lost, None);
+    }
+
+    #[test]
+    fn windows_are_on_the_grid_whatever_the_cursor() {
+        let plan = grid().plan(Some(at(10, 2, 17)), at(10, 30, 0));
+        assert!(plan
+            .windows
+            .iter()
+            .all(|w| w.start.timestamp() % 300 == 0 && w.width() == Duration::minutes(5)));
+        assert_eq!(plan.windows[0].start, at(9, 50, 0));
+    }
+
+    #[test]
+    fn the_first_run_starts_a_lookback_ago() {
+        let plan = grid().plan(None, at(10, 13, 30));
+        assert_eq!(plan.first_start, Some(at(9, 10, 0)));
+        assert_eq!(plan.windows.first().unwrap().start, at(9, 10, 0));
+        assert_eq!(plan.windows.last().unwrap().end, at(10, 10, 0));
+    }
+
+    #[test]
+    fn a_cursor_older_than_the_retention_reports_the_lost_range() {
+        let now = at(10, 0, 0);
+        let cursor = now - Duration::hours(50);
+        let plan = grid().plan(Some(cursor), now);
+        let reachable = now - Duration::hours(48);
+        assert_eq!(plan.lost, Some(Window::new(cursor, reachable)));
+        assert_eq!(plan.windows[0].start, reachable);
+    }
+
+    #[test]
+    fn halves_split_on_whole_seconds_down_to_a_minimum() {
+        let w = Window::new(at(10, 0, 0), at(10, 0, 5));
+        let (a, b) = w.halves(Duration::seconds(1)).unwrap();
+        assert_eq!(
+            (a.end, b.start, b.end),
+            (at(10, 0, 2), at(10, 0, 2), at(10, 0, 5))
+        );
+        assert!(w.halves(Duration::seconds(3)).is_none());
+        assert!(Window::new(at(10, 0, 0), at(10, 0, 1))
+            .halves(Duration::seconds(1))
+            .is_none());
+    }
+
+    #[test]
+    fn tags_and_parameters_have_no_separators_keys_dislike() {
+        let w = Window::new(at(10, 0, 0), at(10, 5, 0));
+        assert_eq!(w.tag(), "20261121T100000Z-20261121T100500Z");
+        assert_eq!(param(w.start), "20261121100000");
+        assert_eq!(rfc3339(w.end), "2026-11-21T10:05:00Z");
+    }
+}

@@ -1,0 +1,128 @@
+//! One session consuming 500,000 events from the Lookout simulator, as fast as it sends them,
+//! landing to the local stack. Prints events/s, CPU ns/event and the collector's peak memory
+//! (which must stay at or below 64 MiB).
+//!
+//! The simulator runs in a process of its own (this binary, re-executed with `--simulator`), so
+//! the figures are the collector's alone. Needs the local stack: `scripts/local-stack.sh start`.
+//!
+//! `cargo bench -p lookout-stream --bench session [-- --events N]` (500,000 by default).
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use lambda_runtime::LambdaEvent;
+use lookout_stream::config::LookoutConfig;
+use lookout_stream::Collector;
+use serde_json::json;
+use tributary_shared::runtime;
+use tributary_testkit::process::{peak_rss_kib, Measure};
+use tributary_testkit::Stack;
+
+const PEAK_RSS_LIMIT_MIB: f64 = 64.0;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it, and
+    // then a small run checks that the benchmark still works without taking its time.
+    let full = args.iter().any(|a| a == "--bench" || a == "--simulator");
+    let events: u64 = args
+        .iter()
+        .position(|a| a == "--events")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if full { 500_000 } else { 5_000 });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    if args.iter().any(|a| a == "--simulator") {
+        runtime.block_on(serve_simulator(events));
+        return;
+    }
+    runtime.block_on(bench(events));
+}
+
+/// The simulator side: seed, print the base URL, serve until killed.
+async fn serve_simulator(events: u64) {
+    let args = vec!["--seed".to_owned(), events.to_string()];
+    if let Err(error) = tributary_simulators::lookout::cli_main(args).await {
+        eprintln!("simulator: {error}");
+        std::process::exit(1);
+    }
+}
+
+struct Simulator(Child);
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_simulator(events: u64) -> (Simulator, String) {
+    let mut child = Command::new(std::env::current_exe().expect("this binary's path"))
+        .args(["--simulator", "--events", &events.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the simulator process");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("read the simulator's address");
+    (Simulator(child), line.trim().to_owned())
+}
+
+async fn bench(events: u64) {
+    let stack = Stack::new("lookout-bench").await;
+    let (_simulator, base_url) = start_simulator(events);
+    let secret = stack
+        .put_secret(
+            "lookout",
+            &json!({ "application_key": tributary_simulators::lookout::DEFAULT_APP_KEY })
+                .to_string(),
+        )
+        .await;
+    let mut config = LookoutConfig::new(base_url, secret);
+    // Production defaults, except that the session ends once the stream is drained instead
+    // of listening until a 15-minute deadline.
+    config.idle_stop = Some(Duration::from_millis(500));
+    let collector = Collector::new(stack.services(), config.clone());
+    let rss_before = peak_rss_kib();
+
+    let measure = Measure::start();
+    let result = collector
+        .handle(LambdaEvent::new(
+            json!({}),
+            runtime::local_context(Duration::from_secs(900)),
+        ))
+        .await
+        .expect("the session succeeds");
+    let figures = measure.finish();
+
+    let landed = result["events"].as_u64().unwrap_or(0);
+    println!(
+        "lookout-stream session: flush every {} events / {:?}, gzip level {}",
+        config.flush_events,
+        config.flush_interval,
+        stack.config().gzip_level
+    );
+    figures.print("lookout-stream session", landed, "events");
+    println!(
+        "  objects: {}, flushes: {}, connections: {}, peak rss before the session: {:.1} MiB",
+        result["objects"],
+        result["flushes"],
+        result["connections"],
+        rss_before as f64 / 1024.0
+    );
+    let peak_mib = figures.peak_rss_kib as f64 / 1024.0;
+    assert_eq!(landed, events, "every event landed: {result}");
+    assert!(
+        peak_mib <= PEAK_RSS_LIMIT_MIB,
+        "peak memory {peak_mib:.1} MiB is over the {PEAK_RSS_LIMIT_MIB} MiB budget"
+    );
+    println!("  peak rss within {PEAK_RSS_LIMIT_MIB} MiB: yes");
+}

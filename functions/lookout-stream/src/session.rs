@@ -1,0 +1,658 @@
+//! One bounded session on the event stream: connect from the last landed id, read frames,
+//! land every N events or T seconds, advance the checkpoint after each landing, reconnect when
+//! the server says so or goes silent, and stop — after a last landing and checkpoint — before
+//! the deadline.
+//!
+//! Exactly once in S3 rests on three things: the checkpoint only moves after the events it
+//! covers have landed; objects are named after the first event of each partition, so a session
+//! that replays from the same checkpoint overwrites what a crashed one wrote; and events at or
+//! before an id already seen are skipped when the server resends them.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tributary_shared::deadline::{Deadline, RoundTrips};
+use tributary_shared::landing::{LandError, Lander, ObjectNaming};
+use tributary_shared::metrics::{names, RunMetrics};
+use tributary_shared::record::{rfc3339, Record, Unparsed};
+use tributary_shared::state::{Lease, Progress, StateError, StateStore};
+
+use crate::client::{ClientError, LookoutClient, Resume};
+use crate::config::LookoutConfig;
+use crate::mapping::{self, Provenance, VENDOR};
+use crate::sse::{Frame, Parser};
+
+/// Metrics beyond the shared names.
+pub mod metric {
+    pub const RECONNECTS: &str = "Reconnects";
+    pub const HEARTBEAT_TIMEOUTS: &str = "HeartbeatTimeouts";
+    pub const DUPLICATES_SKIPPED: &str = "DuplicatesSkipped";
+    pub const TOKEN_REFRESHES: &str = "TokenRefreshes";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Land(#[from] LandError),
+    #[error(transparent)]
+    State(StateError),
+    #[error("Lookout answered 401 again with a freshly issued token: {0}")]
+    StillUnauthorized(String),
+    #[error(
+        "the stream failed {failures} times in a row without delivering an event; last: {last}"
+    )]
+    Unreachable { failures: u32, last: String },
+}
+
+/// Why the session ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Out of time: the Lambda deadline (minus the margin) or the configured session length.
+    Deadline,
+    /// No event for the configured idle time.
+    Idle,
+    /// Another run took the lease; nothing more was advanced.
+    LostLease,
+}
+
+impl Stop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stop::Deadline => "deadline",
+            Stop::Idle => "idle",
+            Stop::LostLease => "lost_lease",
+        }
+    }
+}
+
+/// What a session did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub events: u64,
+    pub unparsed: u64,
+    pub objects: u64,
+    pub flushes: u64,
+    pub connections: u64,
+    pub duplicates: u64,
+    /// The checkpoint at the end.
+    pub cursor: Option<String>,
+    pub stop: Option<Stop>,
+}
+
+/// How one connection ended.
+enum ConnectionEnd {
+    /// `reconnect` or `end` from the server, with its `retry`.
+    Asked {
+        event: String,
+        retry: Option<Duration>,
+    },
+    /// The server closed the body.
+    Closed,
+    /// The connection broke (mid-frame or otherwise).
+    Broken(String),
+    /// Nothing arrived for twice the heartbeat interval.
+    Silent,
+    Stop(Stop),
+}
+
+pub struct Session<'a> {
+    config: &'a LookoutConfig,
+    client: &'a LookoutClient,
+    lander: &'a Lander,
+    state: &'a StateStore,
+    metrics: &'a RunMetrics,
+    stream: &'a str,
+    deadline: Deadline,
+    lease: Lease,
+    /// The checkpoint in the state table.
+    committed: Option<String>,
+    /// The id of the last frame read: where a reconnect resumes.
+    received: Option<String>,
+    /// The newest UUIDv7 id read, to drop events a server sends again.
+    seen_through: Option<u128>,
+    records: Vec<Record>,
+    unparsed: Vec<Unparsed>,
+    buffered_since: Option<Instant>,
+    newest: Option<DateTime<Utc>>,
+    /// The server's reconnection time, once it sent one.
+    retry: Option<Duration>,
+    flush_times: RoundTrips,
+    last_event_at: Instant,
+    outcome: Outcome,
+}
+
+impl<'a> Session<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: &'a LookoutConfig,
+        client: &'a LookoutClient,
+        lander: &'a Lander,
+        state: &'a StateStore,
+        metrics: &'a RunMetrics,
+        stream: &'a str,
+        deadline: Deadline,
+        lease: Lease,
+    ) -> Self {
+        let committed = lease.cursor().map(str::to_owned);
+        let deadline = match config.session_limit {
+            Some(limit) => deadline.cap(limit),
+            None => deadline,
+        };
+        Session {
+            config,
+            client,
+            lander,
+            state,
+            metrics,
+            stream,
+            deadline,
+            seen_through: committed.as_deref().and_then(uuid_v7),
+            received: committed.clone(),
+            committed,
+            lease,
+            records: Vec::new(),
+            unparsed: Vec::new(),
+            buffered_since: None,
+            newest: None,
+            retry: None,
+            flush_times: RoundTrips::new(Duration::from_millis(500)),
+            last_event_at: Instant::now(),
+            outcome: Outcome::default(),
+        }
+    }
+
+    /// Runs the session; gives the lease back (possibly advanced) with the result.
+    pub async fn run(mut self) -> (Lease, Result<Outcome, SessionError>) {
+        let result = self.run_inner().await;
+        let result = match result {
+            Ok(stop) => Ok(stop),
+            // Whatever went wrong, what was read and not landed is landed now, so the next run
+            // does not have to read it again.
+            Err(error) => match self.flush().await {
+                Ok(_) => Err(error),
+                Err(flush_error) => {
+                    tracing::error!(message = "Final landing after an error failed too.", error = %flush_error);
+                    Err(error)
+                }
+            },
+        };
+        let result = result.map(|stop| {
+            self.outcome.stop = Some(stop);
+            self.outcome.cursor = self.committed.clone();
+            self.outcome.clone()
+        });
+        (self.lease, result)
+    }
+
+    async fn run_inner(&mut self) -> Result<Stop, SessionError> {
+        let mut parser = Parser::default();
+        let mut failures: u32 = 0;
+        loop {
+            if let Some(stop) = self.stop_due() {
+                return self.finish(stop).await;
+            }
+            let resume = match &self.received {
+                Some(id) => Resume::After(id.clone()),
+                None => {
+                    let since = Utc::now()
+                        - chrono::Duration::from_std(self.config.effective_lookback())
+                            .unwrap_or_default();
+                    tracing::warn!(
+                        message = "No checkpoint yet: starting from the configured look-back.",
+                        stream = self.stream,
+                        start_time = %rfc3339(since)
+                    );
+                    Resume::Since(since)
+                }
+            };
+            let delay = match self.open(&resume).await {
+                Ok(response) => {
+                    self.outcome.connections += 1;
+                    let events_before = self.outcome.events + self.records.len() as u64;
+                    parser.reset();
+                    let end = self.read(response, &mut parser).await?;
+                    if self.outcome.events + self.records.len() as u64 > events_before {
+                        failures = 0;
+                    }
+                    match end {
+                        ConnectionEnd::Stop(stop) => return self.finish(stop).await,
+                        ConnectionEnd::Asked { event, retry } => {
+                            tracing::info!(message = "Server asked to reconnect.", event = %event, retry_ms = retry.map(|r| r.as_millis() as u64));
+                            retry.or(self.retry).unwrap_or(self.config.reconnect_delay)
+                        }
+                        ConnectionEnd::Closed => {
+                            failures += 1;
+                            tracing::warn!(
+                                message = "Server closed the stream.",
+                                partial_frame = parser.has_partial()
+                            );
+                            self.backoff(failures)
+                        }
+                        ConnectionEnd::Broken(error) => {
+                            failures += 1;
+                            tracing::warn!(message = "Stream broke; reconnecting from the last complete frame.", error = %error, partial_frame = parser.has_partial());
+                            self.check_failures(failures, &error)?;
+                            self.backoff(failures)
+                        }
+                        ConnectionEnd::Silent => {
+                            failures += 1;
+                            self.metrics.count(metric::HEARTBEAT_TIMEOUTS, 1);
+                            tracing::warn!(
+                                message = "No heartbeat; dropping the connection.",
+                                silent_ms = (self.config.heartbeat * 2).as_millis() as u64
+                            );
+                            self.backoff(failures)
+                        }
+                    }
+                }
+                Err(SessionError::Client(error)) if retryable(&error) => {
+                    failures += 1;
+                    let text = error.to_string();
+                    self.check_failures(failures, &text)?;
+                    tracing::warn!(message = "Could not open the stream; trying again.", error = %text, failures);
+                    self.backoff(failures)
+                }
+                Err(error) => return Err(error),
+            };
+            self.check_failures(failures, "the stream keeps ending without events")?;
+            self.metrics.count(metric::RECONNECTS, 1);
+            // Wait, but land what is due meanwhile and never past the stop point.
+            let until = Instant::now() + delay;
+            while Instant::now() < until {
+                if self.stop_due().is_some() {
+                    break;
+                }
+                let wake = [
+                    Some(until),
+                    self.flush_due_at(),
+                    Some(self.stop_reading_at()),
+                ]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(until);
+                tokio::time::sleep_until(wake.into()).await;
+                if self.flush_due_at().is_some_and(|at| at <= Instant::now()) {
+                    if let Some(stop) = self.flush().await? {
+                        return Ok(stop);
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_failures(&self, failures: u32, last: &str) -> Result<(), SessionError> {
+        if failures > self.config.max_failed_reconnects {
+            return Err(SessionError::Unreachable {
+                failures,
+                last: last.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Exponential, jittered, from the reconnect delay, at most 30 s.
+    fn backoff(&self, failures: u32) -> Duration {
+        let base = self
+            .retry
+            .unwrap_or(self.config.reconnect_delay)
+            .max(Duration::from_millis(50));
+        let ceiling = base
+            .saturating_mul(1 << failures.saturating_sub(1).min(6))
+            .min(Duration::from_secs(30));
+        ceiling / 2 + Duration::from_millis(fastrand::u64(0..=ceiling.as_millis() as u64 / 2))
+    }
+
+    async fn finish(&mut self, stop: Stop) -> Result<Stop, SessionError> {
+        if stop == Stop::LostLease {
+            return Ok(stop);
+        }
+        Ok(self.flush().await?.unwrap_or(stop))
+    }
+
+    /// Opens a connection, refreshing the token once if the server answers 401.
+    async fn open(&self, resume: &Resume) -> Result<reqwest::Response, SessionError> {
+        let token = self.client.token(&self.deadline, self.metrics).await?;
+        match self
+            .client
+            .connect(resume, &token, &self.deadline, self.metrics)
+            .await
+        {
+            Err(ClientError::Unauthorized { detail }) => {
+                tracing::info!(message = "Access token refused; fetching a new one.", detail = %detail);
+                self.metrics.count(metric::TOKEN_REFRESHES, 1);
+                self.client.invalidate_token().await;
+                let token = self.client.token(&self.deadline, self.metrics).await?;
+                match self
+                    .client
+                    .connect(resume, &token, &self.deadline, self.metrics)
+                    .await
+                {
+                    Err(ClientError::Unauthorized { detail }) => {
+                        Err(SessionError::StillUnauthorized(detail))
+                    }
+                    other => Ok(other?),
+                }
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// When reading must stop so the last landing still fits before the deadline.
+    fn stop_reading_at(&self) -> Instant {
+        Instant::now()
+            + self
+                .deadline
+                .remaining()
+                .saturating_sub(self.flush_times.estimate())
+    }
+
+    fn stop_due(&self) -> Option<Stop> {
+        if self.deadline.remaining() <= self.flush_times.estimate() {
+            return Some(Stop::Deadline);
+        }
+        if self
+            .config
+            .idle_stop
+            .is_some_and(|idle| self.last_event_at.elapsed() >= idle)
+        {
+            return Some(Stop::Idle);
+        }
+        None
+    }
+
+    fn flush_due_at(&self) -> Option<Instant> {
+        self.buffered_since
+            .map(|since| since + self.config.flush_interval)
+    }
+
+    async fn read(
+        &mut self,
+        mut response: reqwest::Response,
+        parser: &mut Parser,
+    ) -> Result<ConnectionEnd, SessionError> {
+        let silence_limit = self.config.heartbeat * 2;
+        let mut last_bytes = Instant::now();
+        loop {
+            if let Some(stop) = self.stop_due() {
+                return Ok(ConnectionEnd::Stop(stop));
+            }
+            let silence_at = last_bytes + silence_limit;
+            let idle_at = self.config.idle_stop.map(|idle| self.last_event_at + idle);
+            let wake = [
+                Some(silence_at),
+                self.flush_due_at(),
+                Some(self.stop_reading_at()),
+                idle_at,
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(silence_at);
+            match tokio::time::timeout_at(wake.into(), response.chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    last_bytes = Instant::now();
+                    if let Err(error) = parser.push(&chunk) {
+                        self.metrics.count(names::ERRORS, 1);
+                        return Ok(ConnectionEnd::Broken(error.to_string()));
+                    }
+                    while let Some(frame) = parser.next_frame() {
+                        if let Some(end) = self.on_frame(frame) {
+                            return Ok(end);
+                        }
+                    }
+                    if self.records.len() + self.unparsed.len() >= self.config.flush_events {
+                        if let Some(stop) = self.flush().await? {
+                            return Ok(ConnectionEnd::Stop(stop));
+                        }
+                        last_bytes = Instant::now();
+                    }
+                }
+                Ok(Ok(None)) => return Ok(ConnectionEnd::Closed),
+                Ok(Err(error)) => {
+                    return Ok(ConnectionEnd::Broken(tributary_shared::aws::error_text(
+                        &error,
+                    )))
+                }
+                Err(_) => {
+                    if self.flush_due_at().is_some_and(|at| at <= Instant::now()) {
+                        if let Some(stop) = self.flush().await? {
+                            return Ok(ConnectionEnd::Stop(stop));
+                        }
+                        // Landing is not the server's silence.
+                        last_bytes = last_bytes.max(Instant::now() - silence_limit / 2);
+                    }
+                    if last_bytes.elapsed() >= silence_limit {
+                        return Ok(ConnectionEnd::Silent);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one frame; `Some` ends the connection.
+    fn on_frame(&mut self, frame: Frame) -> Option<ConnectionEnd> {
+        let retry = frame.retry.map(Duration::from_millis);
+        if retry.is_some() {
+            self.retry = retry;
+        }
+        match frame.event_type() {
+            "heartbeat" => None,
+            "reconnect" | "end" => Some(ConnectionEnd::Asked {
+                event: frame.event_type().to_owned(),
+                retry,
+            }),
+            // A frame without `event:` is a `message`; if it carries data, read it as events
+            // rather than lose it.
+            "events" | "message" if frame.has_data => {
+                self.on_events(frame);
+                None
+            }
+            other => {
+                tracing::debug!(message = "Ignoring a frame of unknown type.", event = other);
+                None
+            }
+        }
+    }
+
+    fn on_events(&mut self, frame: Frame) {
+        self.metrics.count(names::PAGES, 1);
+        let frame_id = frame
+            .id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty());
+        let provenance = Provenance {
+            stream: self.stream,
+            cursor: frame_id,
+        };
+        let mut last_id: Option<String> = None;
+        let before = self.records.len() + self.unparsed.len();
+        match mapping::parse_payload(&frame.data) {
+            Ok(events) => {
+                for raw in events {
+                    match mapping::map_event(raw, provenance) {
+                        Ok(record) => {
+                            if let Some(v7) = uuid_v7(&record.id) {
+                                if self.seen_through.is_some_and(|seen| v7 <= seen) {
+                                    self.outcome.duplicates += 1;
+                                    self.metrics.count(metric::DUPLICATES_SKIPPED, 1);
+                                    continue;
+                                }
+                                self.seen_through = Some(v7);
+                            }
+                            last_id = Some(record.id.clone());
+                            self.newest = self.newest.max(Some(record.timestamp));
+                            self.records.push(record);
+                        }
+                        Err(error) => {
+                            tracing::warn!(message = "Event could not be mapped; landing it as unparsed.", error = %error, sse_id = frame_id);
+                            self.unparsed.push(unparsed(
+                                raw.get(),
+                                &error.to_string(),
+                                self.stream,
+                                frame_id,
+                            ));
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(message = "Malformed events frame; landing it as unparsed.", error = %error, sse_id = frame_id);
+                self.metrics.count(names::ERRORS, 1);
+                self.unparsed.push(unparsed(
+                    &frame.data,
+                    &error.to_string(),
+                    self.stream,
+                    frame_id,
+                ));
+            }
+        }
+        if self.records.len() + self.unparsed.len() > before {
+            self.last_event_at = Instant::now();
+        }
+        // The frame's id names its last event; without one, the last event's own id will do.
+        if let Some(id) = frame_id.map(str::to_owned).or(last_id) {
+            self.advance_received(id);
+        }
+        if self.buffered_since.is_none()
+            && (self.received != self.committed || !self.unparsed.is_empty())
+        {
+            self.buffered_since = Some(Instant::now());
+        }
+    }
+
+    /// Moves the resume point forward, never back: a frame numbered before what was already read
+    /// (a server replaying) must not rewind it.
+    fn advance_received(&mut self, id: String) {
+        let older = match (uuid_v7(&id), self.received.as_deref().and_then(uuid_v7)) {
+            (Some(new), Some(current)) => new < current,
+            _ => false,
+        };
+        if !older {
+            self.received = Some(id);
+        }
+    }
+
+    /// Lands what is buffered, then advances the checkpoint. `Some(LostLease)` when another run
+    /// holds the stream now.
+    async fn flush(&mut self) -> Result<Option<Stop>, SessionError> {
+        if self.records.is_empty() && self.unparsed.is_empty() && self.received == self.committed {
+            self.buffered_since = None;
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let tag = self.stream;
+        let report = self
+            .lander
+            .land(
+                &self.records,
+                &self.unparsed,
+                ObjectNaming::FirstEvent { tag },
+            )
+            .await?;
+        self.metrics.landed(&report);
+        let progress = Progress {
+            events: (report.events + report.unparsed) as u64,
+            newest_event_time: self.newest.map(rfc3339),
+        };
+        let cursor = self.received.clone();
+        match self
+            .state
+            .advance(&mut self.lease, cursor.as_deref(), &progress)
+            .await
+        {
+            Ok(()) => {}
+            Err(StateError::LostRace { .. }) => {
+                self.metrics.count(names::LOST_RACES, 1);
+                tracing::warn!(
+                    message = "Lost the lease; stopping without advancing the checkpoint.",
+                    stream = self.stream,
+                    landed = report.events
+                );
+                self.records.clear();
+                self.unparsed.clear();
+                return Ok(Some(Stop::LostLease));
+            }
+            Err(error) => return Err(SessionError::State(error)),
+        }
+        if let Some(newest) = self.newest {
+            let lag = (Utc::now() - newest).num_milliseconds().max(0) as f64 / 1000.0;
+            self.metrics.set(
+                names::CURSOR_LAG_SECONDS,
+                lag,
+                tributary_shared::metrics::Unit::Seconds,
+            );
+        }
+        tracing::info!(
+            message = "Landed and checkpointed.",
+            stream = self.stream,
+            events = report.events,
+            unparsed = report.unparsed,
+            objects = report.objects.len(),
+            cursor = cursor.as_deref().unwrap_or("")
+        );
+        self.outcome.events += report.events as u64;
+        self.outcome.unparsed += report.unparsed as u64;
+        self.outcome.objects += report.objects.len() as u64;
+        self.outcome.flushes += 1;
+        self.committed = cursor;
+        self.records.clear();
+        self.unparsed.clear();
+        self.buffered_since = None;
+        self.flush_times.observe(started.elapsed());
+        Ok(None)
+    }
+}
+
+fn unparsed(raw: &str, error: &str, stream: &str, sse_id: Option<&str>) -> Unparsed {
+    let item = Unparsed::new(VENDOR, raw, error).with_context("stream", stream);
+    match sse_id {
+        Some(id) => item.with_context("cursor", id),
+        None => item,
+    }
+}
+
+/// Failures worth another connection attempt (the server or the network), as opposed to a
+/// refusal that will not change (a bad key, a rejected parameter).
+fn retryable(error: &ClientError) -> bool {
+    matches!(
+        error,
+        ClientError::Http(_) | ClientError::ConnectTimeout { .. }
+    )
+}
+
+/// The id as a number, if it is a UUIDv7 (time-ordered, so comparable); other ids compare as
+/// nothing and are never dropped as repeats.
+pub fn uuid_v7(id: &str) -> Option<u128> {
+    let mut value: u128 = 0;
+    let mut digits = 0;
+    for c in id.trim().chars() {
+        if c == '-' {
+            continue;
+        }
+        value = (value << 4) | c.to_digit(16)? as u128;
+        digits += 1;
+        if digits > 32 {
+            return None;
+        }
+    }
+    (digits == 32 && (value >> 76) & 0xF == 7).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_version_7_uuids_compare() {
+        let a = uuid_v7("0190cd04-9520-7120-8a5e-a8866b8eca40").unwrap();
+        let b = uuid_v7("0190ec04-a5f0-731e-bb68-a9b89d37669f").unwrap();
+        assert!(a < b);
+        assert_eq!(uuid_v7("f3511385-2d2b-4c8e-8000-000000000001"), None);
+        assert_eq!(uuid_v7("0"), None);
+        assert_eq!(uuid_v7("not-a-uuid"), None);
+    }
+}

@@ -1,0 +1,227 @@
+//! Drains a backlog of 1,000,000 events (or `TRIBUTARY_BENCH_EVENTS`) from the Transmit
+//! simulator in batches of 1000, landing to the local S3, through the real collection run.
+//! Prints events/s, CPU ns/event and peak RSS of this process (the simulator runs as a process
+//! of its own so only the poller is measured), then the time to gzip the same NDJSON alone: the
+//! floor for this work.
+//!
+//! Needs the local stack (`scripts/local-stack.sh start`) and the simulator binary
+//! (`cargo build --release -p tributary-simulators`; or point `TRIBUTARY_SIM_BIN` at it).
+//! Run: `cargo bench -p transmit-poller --bench drain`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use transmit_poller::mapping::{map_body, Origin};
+use transmit_poller::{EventType, Poller, RunContext, TransmitConfig};
+use tributary_shared::http::HttpPolicy;
+use tributary_shared::ndjson::GzipNdjson;
+use tributary_shared::record::LineStamp;
+use tributary_simulators::transmit::{self as sim, GenSpec};
+use tributary_testkit::process::Measure;
+use tributary_testkit::Stack;
+
+const BATCH: u32 = 1000;
+const MEMORY_BUDGET_MIB: f64 = 64.0;
+
+/// The simulator, in its own process, stopped when dropped.
+struct SimProcess {
+    child: Child,
+    base_url: String,
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sim_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("TRIBUTARY_SIM_BIN") {
+        return Some(path.into());
+    }
+    // This bench runs from <target>/release/deps; the binaries sit one level up.
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    ["tributary-sim", "tributary-simulators"]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|path| path.exists())
+}
+
+fn start_sim(config: &sim::Config) -> SimProcess {
+    let Some(binary) = sim_binary() else {
+        eprintln!(
+            "the simulator binary is missing: build it with \
+             `cargo build --release -p tributary-simulators` or set TRIBUTARY_SIM_BIN"
+        );
+        std::process::exit(2);
+    };
+    let mut child = Command::new(&binary)
+        .args([
+            "transmit",
+            "--port",
+            "0",
+            "--client-id",
+            &config.client_id,
+            "--client-secret",
+            &config.client_secret,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the simulator prints its address");
+    let base_url = line.trim().trim_start_matches("listening on ").to_owned();
+    assert!(
+        base_url.starts_with("http://"),
+        "unexpected first line from the simulator: {line:?}"
+    );
+    SimProcess { child, base_url }
+}
+
+fn backlog(count: u64) -> GenSpec {
+    // 10 ms apart: a batch spans 10 s, so most batches land as one object.
+    GenSpec::new(sim::EventType::Cis, count)
+        .start("2026-11-20T00:00:00Z".parse().expect("a valid time"))
+        .interval_ms(10)
+        .seed(1)
+}
+
+#[tokio::main]
+async fn main() {
+    let events: u64 = std::env::var("TRIBUTARY_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let sim_config = sim::Config::default();
+    let sim = start_sim(&sim_config);
+    let spec = backlog(events);
+    let seeded: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/_sim/seed", sim.base_url))
+        .json(&spec)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("seed the simulator")
+        .json()
+        .await
+        .expect("seed answer");
+    assert_eq!(seeded["seeded"], events);
+
+    let stack = Stack::new("transmit-bench").await;
+    let secret = stack
+        .put_secret(
+            "transmit",
+            &json!({"client_id": sim_config.client_id, "client_secret": sim_config.client_secret})
+                .to_string(),
+        )
+        .await;
+    let mut common = stack.config();
+    common.http = HttpPolicy::default();
+    let services = tributary_shared::services::Services::new(&stack.sdk, common.clone());
+    let mut config = TransmitConfig::new(format!("{}/activities/v1", sim.base_url), secret);
+    config.batch_size = BATCH;
+    let poller = Poller::new(services, config);
+
+    let measure = Measure::start();
+    let report = poller
+        .collect(
+            EventType::Cis,
+            &RunContext::with_budget(Duration::from_secs(3600)),
+        )
+        .await
+        .expect("the drain succeeds");
+    let figures = measure.finish();
+    assert_eq!(report.events_landed, events, "{report:?}");
+    println!();
+    figures.print(
+        &format!(
+            "transmit drain (batches of {BATCH}, {} objects)",
+            report.objects
+        ),
+        events,
+        "events",
+    );
+    let peak_mib = figures.peak_rss_kib as f64 / 1024.0;
+    println!(
+        "  memory budget: {peak_mib:.1} MiB of {MEMORY_BUDGET_MIB} MiB{}",
+        if peak_mib > MEMORY_BUDGET_MIB {
+            "  OVER BUDGET"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  landed: {} compressed bytes in {} batches",
+        report.bytes, report.batches
+    );
+    drop(sim);
+
+    // The floor: gzip the same NDJSON, batch by batch, at the same level, timing only the
+    // compression (building the lines is not part of the floor).
+    let stamp = LineStamp::now(transmit_poller::COLLECTOR);
+    let mut gzip_time = Duration::ZERO;
+    let mut gzip_cpu = Duration::ZERO;
+    let mut ndjson_bytes = 0usize;
+    let mut body = Vec::with_capacity(1 << 20);
+    let mut lines = Vec::with_capacity(2 << 20);
+    let mut first = 0;
+    while first < events {
+        let last = (first + u64::from(BATCH)).min(events);
+        body.clear();
+        body.push(b'[');
+        for i in first..last {
+            if i > first {
+                body.push(b',');
+            }
+            spec.write_event(i, false, &mut body);
+        }
+        body.push(b']');
+        let origin = Origin {
+            event_type: EventType::Cis,
+            stream_id: "tributary",
+            run: "bench",
+            batch: first / u64::from(BATCH) + 1,
+        };
+        lines.clear();
+        for record in map_body(&body, &origin).records {
+            record.to_line(&mut lines, &stamp);
+            lines.push(b'\n');
+        }
+        ndjson_bytes += lines.len();
+        let cpu = tributary_testkit::process::cpu_time();
+        let started = Instant::now();
+        let mut gz = GzipNdjson::new(common.gzip_level);
+        for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            gz.push_with(|out| out.extend_from_slice(line));
+        }
+        std::hint::black_box(gz.finish());
+        gzip_time += started.elapsed();
+        gzip_cpu += tributary_testkit::process::cpu_time().saturating_sub(cpu);
+        first = last;
+    }
+    println!(
+        "gzip alone (level {}): {:.0} MiB of NDJSON in {:.2} s = {:.0} events/s, {:.0} ns/event (cpu {:.0} ns/event)",
+        common.gzip_level,
+        ndjson_bytes as f64 / (1024.0 * 1024.0),
+        gzip_time.as_secs_f64(),
+        events as f64 / gzip_time.as_secs_f64(),
+        gzip_time.as_nanos() as f64 / events as f64,
+        gzip_cpu.as_nanos() as f64 / events as f64,
+    );
+    println!(
+        "drain / gzip floor: {:.1}x wall",
+        figures.wall.as_secs_f64() / gzip_time.as_secs_f64()
+    );
+
+    // Give the shared local stack its memory back.
+    stack.break_bucket().await;
+}

@@ -1,0 +1,4 @@
+
+pub mod transmit;
+pub mod easysend;
+pub mod lookout;

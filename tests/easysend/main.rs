@@ -1,0 +1,504 @@
+//! `easysend-poller` against the local AWS stack (moto) and the EasySend simulator over HTTP.
+//!
+//! Windows are 60 s here (lag 10 s, overlap 120 s) so runs cover minutes of logs in milliseconds.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Timelike, Utc};
+use easysend_poller::config::EasySendConfig;
+use easysend_poller::windows::{align_down, rfc3339};
+use easysend_poller::{handle, Poller};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use tributary_shared::state::{LeaseOutcome, Progress, RunSummary};
+use tributary_simulators::easysend::{
+    self, CountMismatch, EasySendSim, FailNext, ProductMix, RequestTimeout, SimConfig, Truncate,
+    TruncateMode, DEFAULT_API_KEY,
+};
+use tributary_testkit::{assert_no_duplicates, Stack};
+
+const STREAM_KEY: &str = "easysend#security-logs";
+const MINUTE: chrono::Duration = chrono::Duration::seconds(60);
+
+struct Setup {
+    stack: Stack,
+    sim: EasySendSim,
+    poller: Poller,
+}
+
+/// Waits until the current minute is far enough from its edges that the test and the poller agree on
+/// which grid windows "now" implies.
+async fn settle() {
+    loop {
+        let second = Utc::now().second();
+        if (12..=54).contains(&second) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn setup(test: &str, tweak: impl FnOnce(&mut EasySendConfig)) -> Setup {
+    let stack = Stack::new(test).await;
+    let sim = easysend::spawn(SimConfig::default()).await;
+    let secret = stack.put_secret("easysend-api-key", DEFAULT_API_KEY).await;
+    let mut config = EasySendConfig::with_defaults(&sim.base_url, secret);
+    config.window = Duration::from_secs(60);
+    config.lag = Duration::from_secs(10);
+    config.overlap = Duration::from_secs(120);
+    config.lookback = Duration::from_secs(300);
+    config.min_window = Duration::from_secs(5);
+    tweak(&mut config);
+    let poller = Poller::new(stack.services(), config);
+    Setup { stack, sim, poller }
+}
+
+impl Setup {
+    async fn run(&self) -> Result<Value, String> {
+        self.run_with(Context::default()).await
+    }
+
+    async fn run_with(&self, context: Context) -> Result<Value, String> {
+        handle(
+            &self.poller,
+            LambdaEvent::new(json!({"stream": "security-logs"}), context),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    /// Where the first run starts: the grid point a look-back before now.
+    fn first_start(&self) -> DateTime<Utc> {
+        let lookback = chrono::Duration::from_std(self.poller.config.lookback).unwrap();
+        align_down(Utc::now() - lookback, MINUTE)
+    }
+
+    async fn cursor(&self) -> Option<String> {
+        self.stack
+            .state()
+            .load(STREAM_KEY)
+            .await
+            .unwrap()
+            .and_then(|s| s.cursor)
+    }
+
+    async fn set_cursor(&self, cursor: DateTime<Utc>) {
+        let state = self.stack.state();
+        let LeaseOutcome::Acquired(mut lease) = state
+            .acquire(STREAM_KEY, "test-setup", Duration::from_secs(60))
+            .await
+            .unwrap()
+        else {
+            panic!("the stream is free before the test runs");
+        };
+        state
+            .advance(&mut lease, Some(&rfc3339(cursor)), &Progress::default())
+            .await
+            .unwrap();
+        let summary = RunSummary {
+            started_at: Utc::now(),
+            outcome: "ok",
+            events: 0,
+            error: None,
+        };
+        state.finish(*lease, &summary).await.unwrap();
+    }
+}
+
+/// A log as EasySend writes it, at `at` (zoneless, microseconds).
+fn log_at(at: DateTime<Utc>, action: &str) -> Value {
+    json!({
+        "message": "Security log",
+        "environment": "acme-easysend",
+        "product_type": "Player",
+        "customer_id": "4711",
+        "ecs": {"version": "8.11"},
+        "@timestamp": at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+        "client": {"ip": "198.51.100.7"},
+        "event": {"action": action, "timezone": "localhost"},
+        "label": {"app_type": "player", "rid": format!("rid-{}", at.timestamp_micros())}
+    })
+}
+
+/// The window tag (`<start>-<end>`) of a key's object id.
+fn window_of(key: &str) -> String {
+    key.rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".ndjson.gz")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn overlapping_windows_leave_each_log_in_s3_exactly_once() {
+    settle().await;
+    let s = setup("es-overlap", |_| {}).await;
+    let start = s.first_start();
+    s.sim.seed(
+        200,
+        start + chrono::Duration::seconds(5),
+        start + chrono::Duration::seconds(235),
+        ProductMix::Mixed,
+    );
+    // Logs exactly on window edges: an end that includes its last second would hand them to both
+    // neighbouring windows.
+    let edges: Vec<Value> = (1..4)
+        .map(|i| log_at(start + MINUTE * i, "OPENED"))
+        .collect();
+    s.sim.insert_logs(&edges).unwrap();
+
+    let first = s.run().await.unwrap();
+    assert_eq!(first["outcome"], "ok");
+    let keys_after_first = s.stack.keys().await;
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 203);
+
+    let second = s.run().await.unwrap();
+    assert!(second["refetched"].as_u64().unwrap() >= 2, "{second}");
+    assert!(
+        second["logs"].as_u64().unwrap() > 0,
+        "the overlap was fetched again: {second}"
+    );
+    assert_eq!(
+        s.stack.keys().await,
+        keys_after_first,
+        "re-fetches overwrite, never add objects"
+    );
+    let records = s.stack.records().await;
+    assert_eq!(assert_no_duplicates(&records), 203);
+    assert!(records
+        .iter()
+        .any(|r| r["event"]["dataset"] == "easysend.builder"));
+    assert!(keys_after_first
+        .iter()
+        .all(|k| k.contains("/vendor=easysend/event_type=")));
+}
+
+#[tokio::test]
+async fn the_end_type_spelling_and_an_exclusive_end_lose_nothing() {
+    settle().await;
+    let s = setup("es-end-type", |c| c.end_param = "end_type".to_owned()).await;
+    s.sim.update_config(easysend::ConfigUpdate {
+        end_inclusive: Some(false),
+        ..Default::default()
+    });
+    let start = s.first_start();
+    let logs: Vec<Value> = (0..5)
+        .map(|i| log_at(start + MINUTE * i, "COMPLETED"))
+        .collect();
+    s.sim.insert_logs(&logs).unwrap();
+
+    s.run().await.unwrap();
+
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 5);
+    assert!(s
+        .sim
+        .requests()
+        .iter()
+        .all(|r| r.end_param.as_deref() == Some("end_type")));
+}
+
+#[tokio::test]
+async fn late_logs_inside_the_lag_and_the_overlap_are_captured() {
+    let s = setup("es-late", |c| {
+        c.window = Duration::from_secs(2);
+        c.lag = Duration::from_secs(3);
+        c.overlap = Duration::from_secs(10);
+        c.lookback = Duration::from_secs(20);
+        c.min_window = Duration::from_secs(1);
+    })
+    .await;
+    let now = Utc::now();
+    s.sim.seed(
+        20,
+        now - chrono::Duration::seconds(15),
+        now,
+        ProductMix::Player,
+    );
+    let first = s.run().await.unwrap();
+    let cursor = DateTime::parse_from_rfc3339(first["cursor"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+
+    // Written after the run, dated inside windows it already landed (within the overlap) and inside
+    // the lag it has not reached yet.
+    let mut late_in_overlap = log_at(cursor - chrono::Duration::seconds(3), "DATA_SUBMITTED");
+    late_in_overlap["label"]["rid"] = json!("late-in-overlap");
+    let mut late_in_lag = log_at(Utc::now() - chrono::Duration::seconds(1), "STEP_COMPLETED");
+    late_in_lag["label"]["rid"] = json!("late-in-lag");
+    s.sim.insert_logs(&[late_in_overlap, late_in_lag]).unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    s.run().await.unwrap();
+
+    let records = s.stack.records().await;
+    assert_no_duplicates(&records);
+    for rid in ["late-in-overlap", "late-in-lag"] {
+        let landed = records
+            .iter()
+            .filter(|r| r["easysend"]["label"]["rid"] == rid)
+            .count();
+        assert_eq!(landed, 1, "{rid}");
+    }
+}
+
+#[tokio::test]
+async fn a_408_on_a_wide_window_is_recovered_by_splitting() {
+    settle().await;
+    let s = setup("es-408", |c| c.lookback = Duration::from_secs(180)).await;
+    let start = s.first_start();
+    s.sim.seed(90, start, start + MINUTE * 3, ProductMix::Mixed);
+    s.sim.set_timeout(Some(RequestTimeout {
+        max_window_seconds: Some(20),
+        delay_ms: 0,
+        times: None,
+    }));
+
+    let report = s.run().await.unwrap();
+
+    // 60 s → two of 30 s → four of 15 s, for each of three windows.
+    assert_eq!(report["splits"], 9, "{report}");
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 90);
+    for key in s.stack.keys().await {
+        let tag = window_of(&key);
+        let (from, to) = tag.split_once('-').unwrap();
+        let parse = |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").unwrap();
+        assert_eq!(
+            parse(to) - parse(from),
+            MINUTE,
+            "objects are named after the whole window: {key}"
+        );
+    }
+    assert!(s.sim.requests().iter().any(|r| r.status == 408));
+}
+
+#[tokio::test]
+async fn a_window_that_times_out_at_the_minimum_width_fails_loudly() {
+    settle().await;
+    let s = setup("es-408-min", |c| c.min_window = Duration::from_secs(30)).await;
+    let start = s.first_start();
+    s.sim.seed(10, start, start + MINUTE, ProductMix::Player);
+    s.sim.set_timeout(Some(RequestTimeout {
+        max_window_seconds: Some(20),
+        delay_ms: 0,
+        times: None,
+    }));
+
+    let error = s.run().await.unwrap_err();
+
+    assert!(
+        error.contains("408") && error.contains("TRIBUTARY_EASYSEND_MIN_WINDOW_SECONDS"),
+        "{error}"
+    );
+    assert!(s.stack.keys().await.is_empty());
+    assert_eq!(s.cursor().await, Some(rfc3339(start)));
+}
+
+#[tokio::test]
+async fn a_truncated_body_is_recovered_on_the_next_run_with_nothing_doubled() {
+    for mode in [TruncateMode::Abort, TruncateMode::Clean] {
+        settle().await;
+        let s = setup("es-truncated", |_| {}).await;
+        let start = s.first_start();
+        s.sim
+            .seed(150, start, start + MINUTE * 5, ProductMix::Player);
+        // A burst in the third window makes its body the only one long enough to be cut.
+        let burst = start + MINUTE * 2;
+        s.sim.seed(100, burst, burst + MINUTE, ProductMix::Builder);
+        s.sim.truncate_next(Truncate {
+            after_logs: 60,
+            mode,
+            times: None,
+        });
+
+        let error = s.run().await.unwrap_err();
+        assert!(
+            error.contains("broke off") && error.contains("nothing of it is committed"),
+            "{mode:?}: {error}"
+        );
+        assert_eq!(s.cursor().await, Some(rfc3339(burst)), "{mode:?}");
+        let burst_tag = format!("{}-", burst.format("%Y%m%dT%H%M%SZ"));
+        assert!(
+            !s.stack
+                .keys()
+                .await
+                .iter()
+                .any(|k| window_of(k).starts_with(&burst_tag)),
+            "{mode:?}"
+        );
+        assert_eq!(
+            s.stack.records().await.len(),
+            60,
+            "{mode:?}: the two windows before it landed"
+        );
+
+        s.sim.clear_faults();
+        s.run().await.unwrap();
+        assert_eq!(
+            assert_no_duplicates(&s.stack.records().await),
+            250,
+            "{mode:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_count_that_disagrees_with_the_headers_commits_nothing_for_that_window() {
+    settle().await;
+    let s = setup("es-mismatch", |_| {}).await;
+    let start = s.first_start();
+    s.sim
+        .seed(50, start, start + MINUTE * 5, ProductMix::Player);
+    s.sim.set_count_mismatch(CountMismatch {
+        pages_delta: 0,
+        results_delta: 1,
+        times: Some(1),
+    });
+
+    let error = s.run().await.unwrap_err();
+    assert!(error.contains("Number-Of-Results"), "{error}");
+    assert!(s.stack.keys().await.is_empty());
+
+    s.run().await.unwrap();
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 50);
+}
+
+#[tokio::test]
+async fn a_401_is_reported_clearly_without_retrying() {
+    let s = setup("es-401", |_| {}).await;
+    s.sim.update_config(easysend::ConfigUpdate {
+        api_key: Some("a-rotated-key".to_owned()),
+        ..Default::default()
+    });
+
+    let error = s.run().await.unwrap_err();
+
+    assert!(
+        error.contains("401") && error.contains("API key"),
+        "{error}"
+    );
+    assert!(
+        error.contains(&s.poller.config.api_key_secret),
+        "names the secret to fix: {error}"
+    );
+    assert!(
+        !error.contains(DEFAULT_API_KEY),
+        "never prints the key: {error}"
+    );
+    assert_eq!(s.sim.requests().len(), 1, "no retry storm");
+}
+
+#[tokio::test]
+async fn a_400_names_the_bad_parameter() {
+    let s = setup("es-400", |c| c.app_type = Some("builder".to_owned())).await;
+
+    let error = s.run().await.unwrap_err();
+
+    assert!(
+        error.contains("400")
+            && error.contains("app_type")
+            && error.contains("TRIBUTARY_EASYSEND_APP_TYPE"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    settle().await;
+    let s = setup("es-500", |c| c.lookback = Duration::from_secs(60)).await;
+    let start = s.first_start();
+    s.sim.seed(10, start, start + MINUTE, ProductMix::Player);
+    s.sim.fail_next(FailNext {
+        status: 500,
+        times: Some(2),
+        delay_ms: 0,
+    });
+    s.run().await.unwrap();
+    assert_eq!(s.stack.records().await.len(), 10, "two 500s are ridden out");
+
+    s.sim.fail_next(FailNext {
+        status: 500,
+        times: None,
+        delay_ms: 0,
+    });
+    let before = s.sim.requests().len();
+    let error = s.run().await.unwrap_err();
+    assert!(error.contains("gave up after 4 attempts"), "{error}");
+    assert_eq!(s.sim.requests().len() - before, 4);
+}
+
+#[tokio::test]
+async fn falling_behind_past_the_threshold_raises_the_retention_alarm() {
+    let s = setup("es-alarm", |c| c.window = Duration::from_secs(3600)).await;
+    let cursor = align_down(
+        Utc::now() - chrono::Duration::hours(45),
+        chrono::Duration::hours(1),
+    );
+    s.set_cursor(cursor).await;
+    // Slow answers and a short invocation: the run gets through a few hours, not forty-five.
+    s.sim.set_latency(Duration::from_millis(700));
+
+    let report = s
+        .run_with(tributary_shared::runtime::local_context(
+            Duration::from_secs(10),
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(report["outcome"], "partial", "{report}");
+    assert_eq!(report["retention_alarm"], true, "{report}");
+    assert!(
+        report["cursor_lag_seconds"].as_i64().unwrap() > 36 * 3600,
+        "{report}"
+    );
+    assert!(report["windows"].as_u64().unwrap() >= 1, "{report}");
+}
+
+#[tokio::test]
+async fn logs_expired_before_they_were_fetched_are_reported_as_a_lost_range() {
+    let s = setup("es-lost", |c| c.window = Duration::from_secs(3600)).await;
+    let cursor = align_down(
+        Utc::now() - chrono::Duration::hours(50),
+        chrono::Duration::hours(1),
+    );
+    s.set_cursor(cursor).await;
+
+    let report = s.run().await.unwrap();
+
+    let lost = &report["lost"];
+    assert_eq!(lost["start"], rfc3339(cursor), "{report}");
+    assert!(
+        lost["seconds"].as_i64().unwrap() >= 2 * 3600 - 60,
+        "{report}"
+    );
+    let state = s.stack.state().load(STREAM_KEY).await.unwrap().unwrap();
+    assert!(state.meta["last_lost_range"].starts_with(&rfc3339(cursor)));
+    assert_eq!(
+        report["retention_alarm"], false,
+        "caught up within the run: {report}"
+    );
+}
+
+#[tokio::test]
+async fn two_concurrent_runs_do_not_both_advance_the_cursor() {
+    settle().await;
+    let s = setup("es-concurrent", |_| {}).await;
+    let start = s.first_start();
+    s.sim
+        .seed(100, start, start + MINUTE * 5, ProductMix::Mixed);
+    s.sim.set_latency(Duration::from_millis(300));
+
+    let (a, b) = tokio::join!(s.run(), async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        s.run().await
+    });
+    let (a, b) = (a.unwrap(), b.unwrap());
+
+    assert_eq!(a["outcome"], "ok", "{a}");
+    assert_eq!(b["outcome"], "lease_busy", "{b}");
+    assert_eq!(b["windows"], 0);
+    assert_eq!(
+        s.sim.requests().len() as u64,
+        a["windows"].as_u64().unwrap()
+    );
+    assert_eq!(s.cursor().await.as_deref(), a["cursor"].as_str());
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 100);
+}

@@ -1,0 +1,13 @@
+//! `tributary-ctl`: the operations tool. It reads the same `TRIBUTARY_*` configuration and the same state table
+//! as the functions, and does its work through the functions' own libraries (never a second implementation):
+//!
+//! - [`status`]: every stream's cursor, lag, last run, lease holder and events landed;
+//! - [`transmit`]: stop Transmit collection and delete the stream;
+//! - [`easysend`]: re-collect EasySend windows inside the 48-hour retention, without duplicates;
+//! - [`run`]: run any function's handler once, locally.
+
+pub mod args;
+pub mod easysend;
+pub mod run;
+pub mod status;
+pub mod transmit;

@@ -1,0 +1,79 @@
+//! The command line of `tributary-ctl` (see `args::USAGE`): parses, builds what the command needs from the
+//! environment, prints the result (JSON where a program may read it) and exits non-zero on failure.
+
+use std::process::ExitCode;
+
+use tributary_ctl::args::{self, Command};
+use tributary_ctl::{easysend, run, status, transmit};
+use tributary_shared::runtime::{self, Error};
+use tributary_shared::services::Services;
+use tributary_shared::state::StateStore;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let command = match args::parse(&argv, chrono::Utc::now()) {
+        Ok(command) => command,
+        Err(error) => {
+            eprintln!("tributary-ctl: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime::init_tracing();
+    match execute(command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tributary-ctl: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+async fn execute(command: Command) -> Result<(), Error> {
+    match command {
+        Command::Help => println!("{}", args::USAGE),
+        Command::Status { json } => {
+            // Only the table is needed: status works with nothing but TRIBUTARY_STATE_TABLE set.
+            let table = tributary_shared::config::required("TRIBUTARY_STATE_TABLE")?;
+            let sdk = tributary_shared::aws::load().await;
+            let state = StateStore::new(tributary_shared::aws::dynamodb_client(&sdk), table);
+            let streams = status::load(&state, chrono::Utc::now()).await?;
+            if json {
+                print_json(&streams)?;
+            } else {
+                print!("{}", status::render(&streams));
+            }
+        }
+        Command::TransmitStop {
+            event_type,
+            stream_only,
+            budget,
+        } => {
+            let poller = transmit_poller::Poller::from_env().await?;
+            let report = transmit::stop(&poller, &event_type, stream_only, budget).await?;
+            print_json(&report)?;
+            eprintln!("{}", transmit::schedule_reminder(&event_type));
+        }
+        Command::EasySendBackfill { from, to, budget } => {
+            let services = Services::from_env().await?;
+            let config = easysend_poller::config::EasySendConfig::from_env()?;
+            let report = easysend::backfill(&services, &config, from, to, budget).await?;
+            print_json(&report)?;
+        }
+        Command::Run {
+            function,
+            event,
+            stream,
+        } => {
+            let text = run::event(event.as_deref(), stream.as_deref())?;
+            let answer = run::run(&function, &text).await?;
+            print_json(&answer)?;
+        }
+    }
+    Ok(())
+}
