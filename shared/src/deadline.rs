@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn the_margin_is_taken_off() {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         let d = Deadline::from_epoch_millis(now_ms + 60_000, Duration::from_secs(10));
         assert!(d.remaining() <= Duration::from_secs(50));
         assert!(d.remaining() > Duration::from_secs(45));

@@ -42,8 +42,14 @@ impl HttpPolicy {
         let d = HttpPolicy::default();
         Ok(HttpPolicy {
             max_attempts: parse_or("TRIBUTARY_HTTP_MAX_ATTEMPTS", d.max_attempts)?.max(1),
-            base_backoff: millis_or("TRIBUTARY_HTTP_BACKOFF_MS", d.base_backoff.as_millis() as u64)?,
-            max_backoff: millis_or("TRIBUTARY_HTTP_MAX_BACKOFF_MS", d.max_backoff.as_millis() as u64)?,
+            base_backoff: millis_or(
+                "TRIBUTARY_HTTP_BACKOFF_MS",
+                d.base_backoff.as_millis() as u64,
+            )?,
+            max_backoff: millis_or(
+                "TRIBUTARY_HTTP_MAX_BACKOFF_MS",
+                d.max_backoff.as_millis() as u64,
+            )?,
             max_retry_after: seconds_or(
                 "TRIBUTARY_HTTP_MAX_RETRY_AFTER_SECONDS",
                 d.max_retry_after.as_secs(),
@@ -143,7 +149,9 @@ pub async fn send_with_retry(
                     return Err(HttpError::Exhausted {
                         what: what.to_owned(),
                         attempts: attempt,
-                        last: format!("HTTP {status} asking to retry after {wait:?}, longer than we wait"),
+                        last: format!(
+                            "HTTP {status} asking to retry after {wait:?}, longer than we wait"
+                        ),
                     });
                 }
                 (format!("HTTP {status}"), wait)

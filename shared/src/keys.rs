@@ -88,6 +88,9 @@ mod tests {
     #[test]
     fn hours_before_1970_truncate_downwards() {
         let at = Utc.with_ymd_and_hms(1969, 12, 31, 23, 30, 0).unwrap();
-        assert_eq!(truncate_to_hour(at), Utc.with_ymd_and_hms(1969, 12, 31, 23, 0, 0).unwrap());
+        assert_eq!(
+            truncate_to_hour(at),
+            Utc.with_ymd_and_hms(1969, 12, 31, 23, 0, 0).unwrap()
+        );
     }
 }

@@ -181,7 +181,11 @@ impl Lander {
         let mut groups: BTreeMap<Partition, Vec<&Record>> = BTreeMap::new();
         for record in records {
             groups
-                .entry(Partition::new(record.vendor, &*record.event_type, record.timestamp))
+                .entry(Partition::new(
+                    record.vendor,
+                    &*record.event_type,
+                    record.timestamp,
+                ))
                 .or_default()
                 .push(record);
         }

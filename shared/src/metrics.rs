@@ -140,6 +140,10 @@ mod tests {
         assert_eq!(emf["TimeLeftMs"], 1500.0);
         assert_eq!(emf["Function"], "transmit-poller");
         let defs = &emf["_aws"]["CloudWatchMetrics"][0]["Metrics"];
-        assert!(defs.as_array().unwrap().iter().any(|d| d["Name"] == "EventsLanded" && d["Unit"] == "Count"));
+        assert!(defs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["Name"] == "EventsLanded" && d["Unit"] == "Count"));
     }
 }

@@ -109,8 +109,12 @@ mod tests {
         let lifetime = r.into_token(Duration::from_secs(1)).lifetime;
         assert!(lifetime <= Duration::from_secs(60) && lifetime > Duration::from_secs(55));
         let r: TokenResponse =
-            serde_json::from_value(serde_json::json!({"access_token": "t", "expires_in": "3600"})).unwrap();
-        assert_eq!(r.into_token(Duration::from_secs(1)).lifetime, Duration::from_secs(3600));
+            serde_json::from_value(serde_json::json!({"access_token": "t", "expires_in": "3600"}))
+                .unwrap();
+        assert_eq!(
+            r.into_token(Duration::from_secs(1)).lifetime,
+            Duration::from_secs(3600)
+        );
     }
 
     #[tokio::test]

@@ -81,7 +81,8 @@ fn read_local_event() -> Result<Value, Error> {
     let text = match std::env::args().nth(1).as_deref() {
         None => return Ok(Value::Object(Default::default())),
         Some("-") => std::io::read_to_string(std::io::stdin())?,
-        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read event file {path}: {e}"))?,
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read event file {path}: {e}"))?,
     };
     Ok(serde_json::from_str(&text).map_err(|e| format!("the event is not JSON: {e}"))?)
 }

@@ -9,7 +9,10 @@ pub enum InvocationError {
     #[error("the invocation names no stream; expected one of {allowed:?} as \"stream\" in the input, in \"detail\", or as the rule name's last '-' part")]
     NoStream { allowed: Vec<String> },
     #[error("the invocation names stream {stream:?}, which is not one of {allowed:?}")]
-    UnknownStream { stream: String, allowed: Vec<String> },
+    UnknownStream {
+        stream: String,
+        allowed: Vec<String>,
+    },
 }
 
 /// The fields of the invocation input that matter to a scheduled function.
@@ -26,7 +29,11 @@ pub struct Invocation {
 impl Invocation {
     pub fn parse(payload: &Value) -> Self {
         let is_envelope = payload.get("detail-type").is_some() && payload.get("detail").is_some();
-        let body = if is_envelope { &payload["detail"] } else { payload };
+        let body = if is_envelope {
+            &payload["detail"]
+        } else {
+            payload
+        };
         let field = |names: &[&str]| {
             names.iter().find_map(|name| {
                 body.get(*name)
@@ -52,14 +59,24 @@ impl Invocation {
     /// name's last `-` part (`tributary-transmit-cis` → `cis`), and to `default` when `allowed` has one stream.
     pub fn stream_in(&self, allowed: &[&str]) -> Result<String, InvocationError> {
         let allowed_list = || allowed.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let find = |name: &str| allowed.iter().find(|a| a.eq_ignore_ascii_case(name)).map(|a| a.to_lowercase());
+        let find = |name: &str| {
+            allowed
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(name))
+                .map(|a| a.to_lowercase())
+        };
         if let Some(stream) = &self.stream {
             return find(stream).ok_or_else(|| InvocationError::UnknownStream {
                 stream: stream.clone(),
                 allowed: allowed_list(),
             });
         }
-        if let Some(found) = self.rule.as_deref().and_then(|r| r.rsplit('-').next()).and_then(find) {
+        if let Some(found) = self
+            .rule
+            .as_deref()
+            .and_then(|r| r.rsplit('-').next())
+            .and_then(find)
+        {
             return Ok(found);
         }
         match allowed {
@@ -94,17 +111,30 @@ mod tests {
             "account": "123", "time": "2026-11-23T10:00:00Z", "region": "us-east-1",
             "resources": ["arn:aws:events:us-east-1:123:rule/tributary-transmit-admin"], "detail": {}
         });
-        assert_eq!(Invocation::parse(&envelope).stream_in(TYPES).unwrap(), "admin");
+        assert_eq!(
+            Invocation::parse(&envelope).stream_in(TYPES).unwrap(),
+            "admin"
+        );
         let mut with_detail = envelope.clone();
         with_detail["detail"] = json!({"stream": "verify"});
-        assert_eq!(Invocation::parse(&with_detail).stream_in(TYPES).unwrap(), "verify");
+        assert_eq!(
+            Invocation::parse(&with_detail).stream_in(TYPES).unwrap(),
+            "verify"
+        );
     }
 
     #[test]
     fn unknown_or_missing_streams_are_clear_errors() {
-        let err = Invocation::parse(&json!({"stream": "nope"})).stream_in(TYPES).unwrap_err();
+        let err = Invocation::parse(&json!({"stream": "nope"}))
+            .stream_in(TYPES)
+            .unwrap_err();
         assert!(err.to_string().contains("nope"));
         assert!(Invocation::parse(&json!({})).stream_in(TYPES).is_err());
-        assert_eq!(Invocation::parse(&json!({})).stream_in(&["lookout"]).unwrap(), "lookout");
+        assert_eq!(
+            Invocation::parse(&json!({}))
+                .stream_in(&["lookout"])
+                .unwrap(),
+            "lookout"
+        );
     }
 }

@@ -179,9 +179,21 @@ mod tests {
     #[test]
     fn lists_accept_arrays_objects_and_plain_text() {
         let names = |v: Vec<Secret>| v.iter().map(|s| s.expose().to_owned()).collect::<Vec<_>>();
-        assert_eq!(names(SecretValue::new("a", r#"["x","y"]"#).list("tokens")), ["x", "y"]);
-        assert_eq!(names(SecretValue::new("a", r#"{"tokens":["x"]}"#).list("tokens")), ["x"]);
-        assert_eq!(names(SecretValue::new("a", r#"{"tokens":"x"}"#).list("tokens")), ["x"]);
-        assert_eq!(names(SecretValue::new("a", "x, y\nz").list("tokens")), ["x", "y", "z"]);
+        assert_eq!(
+            names(SecretValue::new("a", r#"["x","y"]"#).list("tokens")),
+            ["x", "y"]
+        );
+        assert_eq!(
+            names(SecretValue::new("a", r#"{"tokens":["x"]}"#).list("tokens")),
+            ["x"]
+        );
+        assert_eq!(
+            names(SecretValue::new("a", r#"{"tokens":"x"}"#).list("tokens")),
+            ["x"]
+        );
+        assert_eq!(
+            names(SecretValue::new("a", "x, y\nz").list("tokens")),
+            ["x", "y", "z"]
+        );
     }
 }

@@ -238,7 +238,8 @@ impl StateStore {
 
     /// Extends a held lease, e.g. for a long session.
     pub async fn renew(&self, lease: &mut Lease, duration: Duration) -> Result<(), StateError> {
-        let until = Utc::now() + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
+        let until =
+            Utc::now() + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
         let result = self
             .client
             .update_item()
@@ -437,7 +438,10 @@ impl StateStore {
     }
 }
 
-fn parse_item(stream: &str, item: HashMap<String, AttributeValue>) -> Result<StreamState, StateError> {
+fn parse_item(
+    stream: &str,
+    item: HashMap<String, AttributeValue>,
+) -> Result<StreamState, StateError> {
     let malformed = |reason: String| StateError::Malformed {
         stream: stream.to_owned(),
         reason,

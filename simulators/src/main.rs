@@ -5,7 +5,9 @@ type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     let mut args = std::env::args().skip(1);
     let vendor = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
@@ -15,7 +17,9 @@ async fn main() {
         "transmit" => tributary_simulators::transmit::cli_main(&rest).await,
         "easysend" => tributary_simulators::easysend::cli_main(&rest).await,
         _ => {
-            eprintln!("usage: tributary-sim <transmit|easysend|lookout> [--port N] [vendor options]");
+            eprintln!(
+                "usage: tributary-sim <transmit|easysend|lookout> [--port N] [vendor options]"
+            );
             std::process::exit(2);
         }
     };

@@ -14,12 +14,14 @@ use tributary_shared::state::StateStore;
 
 /// The local stack's endpoint: `TRIBUTARY_TEST_AWS_ENDPOINT`, else moto's default port on loopback.
 pub fn endpoint() -> String {
-    std::env::var("TRIBUTARY_TEST_AWS_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:5000".to_owned())
+    std::env::var("TRIBUTARY_TEST_AWS_ENDPOINT")
+        .unwrap_or_else(|_| "http://127.0.0.1:5000".to_owned())
 }
 
 /// SDK configuration for the local stack, with test credentials.
 pub async fn sdk_config() -> SdkConfig {
-    let credentials = aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tributary-tests");
+    let credentials =
+        aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tributary-tests");
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint())
@@ -44,7 +46,13 @@ pub fn test_http_policy() -> HttpPolicy {
 pub fn unique_name(test: &str) -> String {
     let clean: String = test
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .take(30)
         .collect();
     format!("t-{}-{:08x}", clean.trim_matches('-'), fastrand::u32(..))
@@ -149,7 +157,11 @@ impl Stack {
                 .send()
                 .await
                 .expect("list objects");
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
             token = page.next_continuation_token().map(str::to_owned);
             if token.is_none() {
                 break;
@@ -169,7 +181,12 @@ impl Stack {
             .send()
             .await
             .expect("get object");
-        let body = object.body.collect().await.expect("read object").into_bytes();
+        let body = object
+            .body
+            .collect()
+            .await
+            .expect("read object")
+            .into_bytes();
         tributary_shared::ndjson::decode_lines(&body).expect("objects are gzip NDJSON")
     }
 
@@ -244,7 +261,12 @@ impl Stack {
 pub fn event_ids(records: &[Value]) -> Vec<String> {
     records
         .iter()
-        .map(|r| r["event"]["id"].as_str().expect("every record has event.id").to_owned())
+        .map(|r| {
+            r["event"]["id"]
+                .as_str()
+                .expect("every record has event.id")
+                .to_owned()
+        })
         .collect()
 }
 
@@ -254,6 +276,11 @@ pub fn assert_no_duplicates(records: &[Value]) -> usize {
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), ids.len(), "{} duplicate event ids landed", ids.len() - unique.len());
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "{} duplicate event ids landed",
+        ids.len() - unique.len()
+    );
     ids.len()
 }

@@ -10,7 +10,12 @@ pub fn cpu_time() -> Duration {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the command name.
     let total = ticks(11) + ticks(12);
     let hz = clock_ticks_per_second();
@@ -92,9 +97,16 @@ pub fn gzip_time(ndjson: &[u8], level: u32) -> Duration {
     let started = std::time::Instant::now();
     // Compress in 1 MiB objects, as landing does per batch, so the figure is comparable.
     for chunk in ndjson.chunks(1 << 20) {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
-        encoder.write_all(chunk).expect("compressing into a Vec cannot fail");
-        std::hint::black_box(encoder.finish().expect("compressing into a Vec cannot fail"));
+        let mut encoder =
+            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+        encoder
+            .write_all(chunk)
+            .expect("compressing into a Vec cannot fail");
+        std::hint::black_box(
+            encoder
+                .finish()
+                .expect("compressing into a Vec cannot fail"),
+        );
     }
     started.elapsed()
 }
