@@ -8,9 +8,7 @@ cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tributary/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-port="${TRIBUTARY_MOTO_PORT:-5000}"
-if ! python3 -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[1], method="HEAD"), timeout=2)' \
-    "http://127.0.0.1:$port/moto-api/data.json" 2>/dev/null; then
+if ! scripts/local-stack.sh running; then
   scripts/local-stack.sh start
   trap 'scripts/local-stack.sh stop' EXIT
 fi

@@ -415,3 +415,25 @@ def test_each_role_grants_exactly_the_calls_its_code_makes(template, crates):
         assert not missing, f"{name}'s role lacks {missing} (action: first call site)"
         unused = granted - set(needed)
         assert not unused, f"{name}'s role grants {sorted(unused)}, which {crate.name} never calls"
+
+
+def test_every_schedule_has_an_alarm_for_runs_that_stop(template):
+    """A schedule switched off by mistake or a function failing before it reports is silence, not an error: each
+    scheduled stream has an alarm on its per-run heartbeat (the TimeLeftMs every run emits) that breaches when
+    the runs stop."""
+    silent = {}
+    for res in template["Resources"].values():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::CloudWatch::Alarm" and props.get("MetricName") == "TimeLeftMs":
+            dims = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+            assert props["Statistic"] == "SampleCount" and props["TreatMissingData"] == "breaching"
+            assert props["ComparisonOperator"] == "LessThanThreshold" and props["Threshold"] == 1
+            silent[(dims["Function"], dims["Stream"])] = res.get("Condition")
+    for res in template["Resources"].values():
+        if res["Type"] != "AWS::Scheduler::Schedule":
+            continue
+        fn = template["Resources"][res["Properties"]["Target"]["Arn"]["Fn::GetAtt"][0]]
+        crate = binary_of(fn)
+        stream = json.loads(res["Properties"]["Target"]["Input"])["stream"]
+        assert (crate, stream) in silent, f"no silent alarm for {crate}/{stream}"
+        assert silent[(crate, stream)] == res["Condition"], f"{crate}/{stream}: alarm and schedule switch apart"
