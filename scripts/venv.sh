@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The project's Python environment (outside the clone, so repeated runs reuse it; TRIBUTARY_VENV overrides):
-# local AWS stand-ins, real protocol clients, linters. Usage: scripts/venv.sh install <requirements-file>...   (idempotent: skips unchanged files)
+# The project's Python environment (.venv in the repository, not committed; TRIBUTARY_VENV puts it elsewhere, as CI
+# does to reuse it across fresh clones): local AWS stand-ins, real protocol clients, linters. Usage: scripts/venv.sh install <requirements-file>...   (idempotent: skips unchanged files)
 #                          scripts/venv.sh path                              (prints the venv's bin directory)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${TRIBUTARY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/tributary/venv}"
+venv="${TRIBUTARY_VENV:-$root/.venv}"
 python="${PYTHON:-python3}"
 
 ensure_venv() {

@@ -27,7 +27,7 @@ for _ in $(seq 1 100); do
   [ -s "$easysend_address_file" ] && break
   sleep 0.1
 done
-easysend_url="$(head -n1 "$easysend_address_file" | sed 's/^listening on //')"
+easysend_url="$(head -n1 "$easysend_address_file")"
 echo "simulator at $easysend_url"
 
 easysend_post() { curl -fsS -H 'content-type: application/json' -d "$2" "$easysend_url$1"; echo; }

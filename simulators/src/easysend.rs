@@ -31,6 +31,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::cli;
+
 pub use faults::{CountMismatch, FailNext, Faults, RequestTimeout, Truncate, TruncateMode};
 pub use store::{parse_timestamp, ProductMix};
 
@@ -262,30 +264,23 @@ pub fn router(state: SimState) -> Router {
 }
 
 /// `tributary-sim easysend [--port N] [--api-key KEY] [--page-size N] [--end-exclusive]
-/// [--seed N [--seed-minutes M]]`: serves until killed. `--seed` adds N logs spread over the last M
-/// minutes (default 60).
-pub async fn cli_main(args: &[String]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// [--seed N [--seed-minutes M]]`: serves until killed, its base URL the first line on stdout ([`cli::serve`]).
+/// `--seed` adds N logs spread over the last M minutes (default 60).
+pub async fn cli_main(args: &[String]) -> cli::CliResult {
     let mut config = SimConfig::default();
-    let mut port: u16 = 0;
     let mut seed: u64 = 0;
     let mut seed_minutes: i64 = 60;
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--port" => port = value()?.parse()?,
-            "--api-key" => config.api_key = value()?,
-            "--page-size" => config.page_size = value()?.parse::<usize>()?.max(1),
+    let port = cli::parse(args, |flag, args| {
+        match flag {
+            "--api-key" => config.api_key = args.value(flag)?,
+            "--page-size" => config.page_size = args.parse::<usize>(flag)?.max(1),
             "--end-exclusive" => config.end_inclusive = false,
-            "--seed" => seed = value()?.parse()?,
-            "--seed-minutes" => seed_minutes = value()?.parse()?,
-            other => return Err(format!("unknown option {other}").into()),
+            "--seed" => seed = args.parse(flag)?,
+            "--seed-minutes" => seed_minutes = args.parse(flag)?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     let state = SimState::new(config);
     if seed > 0 {
         let now = Utc::now();
@@ -296,10 +291,7 @@ pub async fn cli_main(args: &[String]) -> Result<(), Box<dyn std::error::Error +
             ProductMix::Mixed,
         );
     }
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(state)).await?;
-    Ok(())
+    cli::serve(port, router(state)).await
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {

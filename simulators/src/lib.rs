@@ -2,6 +2,7 @@
 //! variant of what is not), with switches for the faults real APIs have. Each runs in-process for tests
 //! (`spawn`) or as `tributary-sim <vendor>` for the demo and benchmarks.
 
+pub mod cli;
 pub mod easysend;
 pub mod lookout;
 pub mod transmit;

@@ -27,6 +27,8 @@ use std::net::SocketAddr;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::cli;
+
 pub use events::EventType;
 pub use state::{
     ConnectRecord, Fault, FaultAction, GenerateOptions, LookoutHandle, LookoutOptions, SeedSummary,
@@ -107,23 +109,19 @@ pub async fn spawn(options: LookoutOptions) -> LookoutSim {
 }
 
 /// `tributary-sim lookout [--port N] [--app-key KEY] [--heartbeat-ms N] [--batch-size N]
-/// [--token-ttl-s N] [--wire lookout|mixed] [--seed N]`: serves until killed. Prints its base URL
-/// as the first line on stdout, so a script that asked for port 0 learns the port.
-pub async fn cli_main(args: Vec<String>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// [--token-ttl-s N] [--wire lookout|mixed] [--seed N]`: serves until killed, its base URL the
+/// first line on stdout ([`cli::serve`]).
+pub async fn cli_main(args: &[String]) -> cli::CliResult {
     let mut options = LookoutOptions::default();
-    let mut port: u16 = 0;
     let mut seed: u64 = 0;
-    let mut args = args.into_iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--port" => port = value()?.parse()?,
-            "--app-key" => options.app_keys = vec![value()?],
-            "--heartbeat-ms" => options.settings.heartbeat_ms = value()?.parse()?,
-            "--batch-size" => options.settings.batch_size = value()?.parse()?,
-            "--token-ttl-s" => options.settings.token_ttl_s = value()?.parse()?,
+    let port = cli::parse(args, |flag, args| {
+        match flag {
+            "--app-key" => options.app_keys = vec![args.value(flag)?],
+            "--heartbeat-ms" => options.settings.heartbeat_ms = args.parse(flag)?,
+            "--batch-size" => options.settings.batch_size = args.parse(flag)?,
+            "--token-ttl-s" => options.settings.token_ttl_s = args.parse(flag)?,
             "--wire" => {
-                options.settings.wire = match value()?.as_str() {
+                options.settings.wire = match args.value(flag)?.as_str() {
                     "lookout" => WireMode::Lookout,
                     "mixed" => WireMode::Mixed,
                     other => {
@@ -131,16 +129,14 @@ pub async fn cli_main(args: Vec<String>) -> Result<(), Box<dyn std::error::Error
                     }
                 }
             }
-            "--seed" => seed = value()?.parse()?,
-            other => return Err(format!("unknown option {other}").into()),
+            "--seed" => seed = args.parse(flag)?,
+            _ => return Ok(false),
         }
-    }
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+        Ok(true)
+    })?;
     let handle = LookoutHandle::new(options);
     if seed > 0 {
         handle.seed_generated(seed, &GenerateOptions::default())?;
     }
-    println!("http://{}", listener.local_addr()?);
-    axum::serve(listener, router(handle)).await?;
-    Ok(())
+    cli::serve(port, router(handle)).await
 }

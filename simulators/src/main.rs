@@ -1,7 +1,7 @@
 //! `tributary-sim <vendor> [options]`: runs one vendor simulator on loopback until it is killed, for the demo,
 //! manual exploration and benchmarks that need the simulator in a process of its own.
 
-type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+use tributary_simulators::cli::CliResult;
 
 #[tokio::main]
 async fn main() {
@@ -11,9 +11,10 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let vendor = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
-    // Each vendor module offers `cli_main(args)`: parses its own options (`--port N`, ...) and serves.
+    // Each vendor module offers `cli_main(args)`: parses its own options (and `--port N`, through `cli`) and
+    // serves.
     let result: CliResult = match vendor.as_str() {
-        "lookout" => tributary_simulators::lookout::cli_main(rest).await,
+        "lookout" => tributary_simulators::lookout::cli_main(&rest).await,
         "transmit" => tributary_simulators::transmit::cli_main(&rest).await,
         "easysend" => tributary_simulators::easysend::cli_main(&rest).await,
         _ => {

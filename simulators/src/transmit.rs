@@ -43,6 +43,8 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::cli;
+
 pub use events::{EventType, GenSpec, MalformedKind};
 pub use faults::{Faults, ServerErrors, Slow, Target, Throttle};
 pub use store::{StreamInfo, TypeInfo};
@@ -322,40 +324,23 @@ pub async fn spawn(config: Config) -> TransmitSim {
     }
 }
 
-/// Serves the simulator on `listener` until the process ends (the `tributary-sim transmit`
-/// binary).
-pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
-    axum::serve(listener, router(TransmitHandle::new(config))).await
-}
-
 /// `tributary-sim transmit [--port N] [--client-id ID] [--client-secret SECRET]
-/// [--token-lifetime-secs S]`: serves on `127.0.0.1:N` (0 picks a free port) until killed, and
-/// prints its base URL (`http://127.0.0.1:<port>`) as the first line on stdout once it accepts
-/// connections.
-pub async fn cli_main(args: &[String]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// [--token-lifetime-secs S]`: serves until killed, its base URL the first line on stdout
+/// ([`cli::serve`]).
+pub async fn cli_main(args: &[String]) -> cli::CliResult {
     let mut config = Config::default();
-    let mut port: u16 = 0;
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--port" => port = value()?.parse()?,
-            "--client-id" => config.client_id = value()?,
-            "--client-secret" => config.client_secret = value()?,
+    let port = cli::parse(args, |flag, args| {
+        match flag {
+            "--client-id" => config.client_id = args.value(flag)?,
+            "--client-secret" => config.client_secret = args.value(flag)?,
             "--token-lifetime-secs" => {
-                config.token_lifetime = Duration::from_secs(value()?.parse()?)
+                config.token_lifetime = Duration::from_secs(args.parse(flag)?)
             }
-            other => return Err(format!("unknown option {other}").into()),
+            _ => return Ok(false),
         }
-    }
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("http://{}", listener.local_addr()?);
-    serve(listener, config).await?;
-    Ok(())
+        Ok(true)
+    })?;
+    cli::serve(port, router(TransmitHandle::new(config))).await
 }
 
 /// The simulator's routes over `handle`'s state.

@@ -10,7 +10,7 @@ use easysend_poller::windows::{align_down, rfc3339};
 use easysend_poller::{handle, Poller};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
-use tributary_shared::state::{LeaseOutcome, Progress, RunSummary};
+use tributary_shared::state::Progress;
 use tributary_simulators::easysend::{
     self, CountMismatch, EasySendSim, FailNext, ProductMix, RequestTimeout, SimConfig, Truncate,
     TruncateMode, DEFAULT_API_KEY,
@@ -83,25 +83,14 @@ impl Setup {
     }
 
     async fn set_cursor(&self, cursor: DateTime<Utc>) {
-        let state = self.stack.state();
-        let LeaseOutcome::Acquired(mut lease) = state
-            .acquire(STREAM_KEY, "test-setup", Duration::from_secs(60))
-            .await
-            .unwrap()
-        else {
-            panic!("the stream is free before the test runs");
-        };
-        state
-            .advance(&mut lease, Some(&rfc3339(cursor)), &Progress::default())
-            .await
-            .unwrap();
-        let summary = RunSummary {
-            started_at: Utc::now(),
-            outcome: "ok",
-            events: 0,
-            error: None,
-        };
-        state.finish(*lease, &summary).await.unwrap();
+        self.stack
+            .record_run(
+                STREAM_KEY,
+                "test-setup",
+                &rfc3339(cursor),
+                &Progress::default(),
+            )
+            .await;
     }
 }
 

@@ -99,7 +99,7 @@ def test_every_variable_a_function_reads_is_set_or_has_a_documented_default(temp
             default = documented.get(var)
             assert default not in (None, "", "—", "-", "(required)"), (
                 f"{name} ({crate.name}) reads {var} ({reads.where[var]}): set it in infra/template.yaml or "
-                f"document its default in docs/configuration.md"
+                f"document its default in the README configuration table"
             )
 
 
@@ -119,7 +119,7 @@ def test_every_variable_anywhere_in_the_code_is_documented(crates):
             for path in crate.sources():
                 reads.add_file(path)
     missing = sorted(reads.names - set(documented))
-    assert not missing, f"docs/configuration.md lacks {missing} (first read in {[reads.where[m] for m in missing]})"
+    assert not missing, f"the README configuration table lacks {missing} (first read in {[reads.where[m] for m in missing]})"
 
 
 def _allow_statements(template):

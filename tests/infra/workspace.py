@@ -12,7 +12,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
-CONFIG_DOC = ROOT / "docs" / "configuration.md"
+CONFIG_DOC = ROOT / "README.md"
 
 ENV_NAME = re.compile(r'"(TRIBUTARY_[A-Z0-9_]+)"')
 REQUIRED_CALL = re.compile(r'required\(\s*"(TRIBUTARY_[A-Z0-9_]+)"')

@@ -5,8 +5,8 @@
 //!
 //! Needs the local stack (`scripts/local-stack.sh start`). Run: `cargo bench -p easysend-poller --bench window`.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -16,39 +16,18 @@ use easysend_poller::{handle, Poller};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use tributary_simulators::easysend::DEFAULT_API_KEY;
-use tributary_testkit::process::{gzip_time, Measure};
+use tributary_testkit::process::{gzip_time, ChildServer, Measure};
 use tributary_testkit::Stack;
 
 const MEMORY_BUDGET_MIB: f64 = 64.0;
 
-/// The simulator, in its own process, stopped when dropped.
-struct SimProcess(Child);
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts this same binary as the simulator (`--simulator`) and reads the address it prints.
-fn start_sim() -> (SimProcess, String) {
-    let mut child = Command::new(std::env::current_exe().expect("this binary's path"))
-        .args(["--simulator", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the simulator process");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped stdout"))
-        .read_line(&mut line)
-        .expect("read the simulator's address");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from the simulator: {line:?}"))
-        .to_owned();
-    (SimProcess(child), url)
+/// Starts this same binary as the simulator (`--simulator`), in a process of its own.
+fn start_sim() -> ChildServer {
+    ChildServer::start(
+        Command::new(std::env::current_exe().expect("this binary's path"))
+            .args(["--simulator", "--port", "0"])
+            .stderr(Stdio::inherit()),
+    )
 }
 
 fn main() {
@@ -69,7 +48,8 @@ async fn bench() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    let (_sim, base_url) = start_sim();
+    let sim = start_sim();
+    let base_url = sim.base_url();
     // One hour-wide window, the last full hour: the run's only window.
     let hour = chrono::Duration::hours(1);
     let end = align_down(Utc::now(), hour);
@@ -88,7 +68,7 @@ async fn bench() {
 
     let stack = Stack::new("easysend-bench").await;
     let secret = stack.put_secret("easysend-api-key", DEFAULT_API_KEY).await;
-    let mut config = EasySendConfig::with_defaults(&base_url, secret);
+    let mut config = EasySendConfig::with_defaults(base_url, secret);
     config.window = Duration::from_secs(3600);
     config.lookback = Duration::from_secs(3600);
     config.lag = Duration::ZERO;

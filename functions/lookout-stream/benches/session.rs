@@ -7,8 +7,7 @@
 //!
 //! `cargo bench -p lookout-stream --bench session [-- --events N]` (500,000 by default).
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use lambda_runtime::LambdaEvent;
@@ -16,7 +15,7 @@ use lookout_stream::config::LookoutConfig;
 use lookout_stream::Collector;
 use serde_json::json;
 use tributary_shared::runtime;
-use tributary_testkit::process::{peak_rss_kib, Measure};
+use tributary_testkit::process::{peak_rss_kib, ChildServer, Measure};
 use tributary_testkit::Stack;
 
 const PEAK_RSS_LIMIT_MIB: f64 = 64.0;
@@ -47,38 +46,23 @@ fn main() {
 /// The simulator side: seed, print the base URL, serve until killed.
 async fn serve_simulator(events: u64) {
     let args = vec!["--seed".to_owned(), events.to_string()];
-    if let Err(error) = tributary_simulators::lookout::cli_main(args).await {
+    if let Err(error) = tributary_simulators::lookout::cli_main(&args).await {
         eprintln!("simulator: {error}");
         std::process::exit(1);
     }
 }
 
-struct Simulator(Child);
-
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_simulator(events: u64) -> (Simulator, String) {
-    let mut child = Command::new(std::env::current_exe().expect("this binary's path"))
-        .args(["--simulator", "--events", &events.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the simulator process");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
-        .read_line(&mut line)
-        .expect("read the simulator's address");
-    (Simulator(child), line.trim().to_owned())
+fn start_simulator(events: u64) -> ChildServer {
+    ChildServer::start(
+        Command::new(std::env::current_exe().expect("this binary's path"))
+            .args(["--simulator", "--events", &events.to_string()])
+            .stderr(Stdio::inherit()),
+    )
 }
 
 async fn bench(events: u64) {
     let stack = Stack::new("lookout-bench").await;
-    let (_simulator, base_url) = start_simulator(events);
+    let simulator = start_simulator(events);
     let secret = stack
         .put_secret(
             "lookout",
@@ -86,7 +70,7 @@ async fn bench(events: u64) {
                 .to_string(),
         )
         .await;
-    let mut config = LookoutConfig::new(base_url, secret);
+    let mut config = LookoutConfig::new(simulator.base_url(), secret);
     // Production defaults, except that the session ends once the stream is drained instead
     // of listening until a 15-minute deadline.
     config.idle_stop = Some(Duration::from_millis(500));

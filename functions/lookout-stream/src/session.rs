@@ -594,6 +594,8 @@ impl<'a> Session<'a> {
             objects = report.objects.len(),
             cursor = cursor.as_deref().unwrap_or("")
         );
+        // Time spent landing is not the stream being idle: a slow flush must not end the session as idle.
+        self.last_event_at += started.elapsed();
         self.outcome.events += report.events as u64;
         self.outcome.unparsed += report.unparsed as u64;
         self.outcome.objects += report.objects.len() as u64;

@@ -9,8 +9,7 @@
 //! `STRIVACITY_BENCH_SECONDS` (default 10) bounds each load phase, `STRIVACITY_BENCH_CONCURRENCY` (default 8)
 //! sets the senders.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,7 @@ use serde_json::{json, Value};
 use strivacity_receiver::mapping::{Mapper, RequestInfo};
 use strivacity_receiver::{bulk, hec, OBJECT_TAG};
 use tributary_shared::landing::{Lander, ObjectNaming};
+use tributary_testkit::process::ChildServer;
 
 const BATCH: usize = 100;
 const TOKEN: &str = "bench-token-0000-0000-000000000000";
@@ -147,52 +147,21 @@ fn cpu_per_event() {
     }
 }
 
-struct Host {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the real standalone binary against the local stack and waits for its address.
-fn start_host(bucket: &str, secret_id: &str) -> Host {
+/// Starts the real standalone binary against the local stack, in a process of its own.
+fn start_host(bucket: &str, secret_id: &str) -> ChildServer {
     let endpoint = tributary_testkit::endpoint();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strivacity-receiver-standalone"))
-        .args(["--listen", "127.0.0.1:0"])
-        .env("TRIBUTARY_BUCKET", bucket)
-        .env("TRIBUTARY_STRIVACITY_SECRET_ID", secret_id)
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("TRIBUTARY_LOG_LEVEL", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start strivacity-receiver-standalone");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keep draining stdout (one metrics line per request) so the host never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(address) = line.strip_prefix("listening on ") {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(address.to_owned());
-                }
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the standalone host did not report its address");
-    Host { child, base }
+    ChildServer::start(
+        Command::new(env!("CARGO_BIN_EXE_strivacity-receiver-standalone"))
+            .args(["--listen", "127.0.0.1:0"])
+            .env("TRIBUTARY_BUCKET", bucket)
+            .env("TRIBUTARY_STRIVACITY_SECRET_ID", secret_id)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("TRIBUTARY_LOG_LEVEL", "warn")
+            .stderr(Stdio::null()),
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -225,7 +194,7 @@ async fn host_throughput() {
         let mut workers = Vec::new();
         for _ in 0..concurrency {
             let client = client.clone();
-            let base = host.base.clone();
+            let base = host.base_url().to_owned();
             let next = next.clone();
             let api_key = api_key.clone();
             workers.push(tokio::spawn(async move {

@@ -8,9 +8,8 @@
 //! (`cargo build --release -p tributary-simulators`; or point `TRIBUTARY_SIM_BIN` at it).
 //! Run: `cargo bench -p transmit-poller --bench drain`.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -20,24 +19,11 @@ use tributary_shared::http::HttpPolicy;
 use tributary_shared::ndjson::GzipNdjson;
 use tributary_shared::record::LineStamp;
 use tributary_simulators::transmit::{self as sim, GenSpec};
-use tributary_testkit::process::Measure;
+use tributary_testkit::process::{ChildServer, Measure};
 use tributary_testkit::Stack;
 
 const BATCH: u32 = 1000;
 const MEMORY_BUDGET_MIB: f64 = 64.0;
-
-/// The simulator, in its own process, stopped when dropped.
-struct SimProcess {
-    child: Child,
-    base_url: String,
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn sim_binary() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("TRIBUTARY_SIM_BIN") {
@@ -52,7 +38,8 @@ fn sim_binary() -> Option<PathBuf> {
         .find(|path| path.exists())
 }
 
-fn start_sim(config: &sim::Config) -> SimProcess {
+/// The simulator, in its own process, stopped when dropped.
+fn start_sim(config: &sim::Config) -> ChildServer {
     let Some(binary) = sim_binary() else {
         eprintln!(
             "the simulator binary is missing: build it with \
@@ -60,31 +47,19 @@ fn start_sim(config: &sim::Config) -> SimProcess {
         );
         std::process::exit(2);
     };
-    let mut child = Command::new(&binary)
-        .args([
-            "transmit",
-            "--port",
-            "0",
-            "--client-id",
-            &config.client_id,
-            "--client-secret",
-            &config.client_secret,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the simulator prints its address");
-    let base_url = line.trim().trim_start_matches("listening on ").to_owned();
-    assert!(
-        base_url.starts_with("http://"),
-        "unexpected first line from the simulator: {line:?}"
-    );
-    SimProcess { child, base_url }
+    ChildServer::start(
+        Command::new(&binary)
+            .args([
+                "transmit",
+                "--port",
+                "0",
+                "--client-id",
+                &config.client_id,
+                "--client-secret",
+                &config.client_secret,
+            ])
+            .stderr(Stdio::null()),
+    )
 }
 
 fn backlog(count: u64) -> GenSpec {
@@ -105,7 +80,7 @@ async fn main() {
     let sim = start_sim(&sim_config);
     let spec = backlog(events);
     let seeded: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/_sim/seed", sim.base_url))
+        .post(format!("{}/_sim/seed", sim.base_url()))
         .json(&spec)
         .send()
         .await
@@ -127,7 +102,7 @@ async fn main() {
     let mut common = stack.config();
     common.http = HttpPolicy::default();
     let services = tributary_shared::services::Services::new(&stack.sdk, common.clone());
-    let mut config = TransmitConfig::new(format!("{}/activities/v1", sim.base_url), secret);
+    let mut config = TransmitConfig::new(format!("{}/activities/v1", sim.base_url()), secret);
     config.batch_size = BATCH;
     let poller = Poller::new(services, config);
 

@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 use tributary_shared::http::HttpPolicy;
 use tributary_shared::services::{CommonConfig, Services};
-use tributary_shared::state::StateStore;
+use tributary_shared::state::{LeaseOutcome, Progress, RunSummary, StateStore};
 
 /// The local stack's endpoint: `TRIBUTARY_TEST_AWS_ENDPOINT`, else moto's default port on loopback.
 pub fn endpoint() -> String {
@@ -118,6 +118,33 @@ impl Stack {
 
     pub fn state(&self) -> StateStore {
         StateStore::new(self.dynamodb.clone(), &self.table)
+    }
+
+    /// Records a finished run of `stream` in the state table, as a function would: takes the lease as `holder`,
+    /// moves the cursor to `cursor` with `progress`, and ends the run `ok` (to set up a test).
+    pub async fn record_run(&self, stream: &str, holder: &str, cursor: &str, progress: &Progress) {
+        let state = self.state();
+        let LeaseOutcome::Acquired(mut lease) = state
+            .acquire(stream, holder, Duration::from_secs(60))
+            .await
+            .expect("take the lease")
+        else {
+            panic!("{stream} is free before the test runs");
+        };
+        state
+            .advance(&mut lease, Some(cursor), progress)
+            .await
+            .expect("move the cursor");
+        let summary = RunSummary {
+            started_at: chrono::Utc::now(),
+            outcome: "ok",
+            events: progress.events,
+            error: None,
+        };
+        state
+            .finish(*lease, &summary)
+            .await
+            .expect("finish the run");
     }
 
     /// Stores a secret (plain text or JSON) under a name unique to this test; returns the name to configure.

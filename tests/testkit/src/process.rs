@@ -1,5 +1,9 @@
-//! Process figures for benchmarks: CPU time and peak resident memory of this process, from `/proc/self`.
+//! Process helpers for benchmarks: CPU time and peak resident memory of this process (from `/proc/self`), and
+//! servers run in a child process of their own so that only this process is measured.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 /// CPU time (user + system) this process has used so far.
@@ -109,4 +113,67 @@ pub fn gzip_time(ndjson: &[u8], level: u32) -> Duration {
         );
     }
     started.elapsed()
+}
+
+/// How long a child server may take to print its URL: generous, as a simulator may seed a large backlog first.
+const CHILD_SERVER_START: Duration = Duration::from_secs(300);
+
+/// A server in a child process, killed (and waited for) when dropped.
+pub struct ChildServer {
+    child: Child,
+    base_url: String,
+}
+
+impl ChildServer {
+    /// Starts `command` with stdout piped and waits for the first `http://...` URL it prints there (the URL
+    /// runs to the end of its word, so both a bare base URL and `listening on <url>` work). Stdout keeps being
+    /// read until it closes, so a server that logs there never blocks on a full pipe; stderr is left as
+    /// `command` sets it. Panics when the process cannot start, or exits or stays silent without a URL.
+    pub fn start(command: &mut Command) -> ChildServer {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let mut child = command
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                let line = String::from_utf8_lossy(&line);
+                if let Some(at) = line.find("http://") {
+                    if let Some(tx) = tx.take() {
+                        let url = line[at..].split_whitespace().next().unwrap_or_default();
+                        let _ = tx.send(url.to_owned());
+                    }
+                }
+            }
+        });
+        let base_url = match rx.recv_timeout(CHILD_SERVER_START) {
+            Ok(url) => url,
+            Err(error) => {
+                let _ = child.kill();
+                let status = child.wait();
+                let why = match error {
+                    RecvTimeoutError::Timeout => format!("within {CHILD_SERVER_START:?}"),
+                    RecvTimeoutError::Disconnected => "before closing it".to_owned(),
+                };
+                panic!("{program} printed no http:// URL on stdout {why} (exit: {status:?})");
+            }
+        };
+        ChildServer { child, base_url }
+    }
+
+    /// The URL the server printed, e.g. `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

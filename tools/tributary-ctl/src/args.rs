@@ -23,7 +23,7 @@ Usage:
       Function URL request payload, like events/strivacity-*.json).
 
 Times are RFC 3339 (2026-11-23T10:00:00Z) or an age (36h, 90m, 2d). Durations: 300s, 5m, 1h.
-Configuration: the TRIBUTARY_* variables the functions read (docs/configuration.md) and the
+Configuration: the TRIBUTARY_* variables the functions read (the README configuration table) and the
 standard AWS variables.";
 
 /// What the user asked for.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tributary_shared::record::rfc3339;
-use tributary_shared::state::{LeaseOutcome, Progress, RunSummary};
+use tributary_shared::state::{LeaseOutcome, Progress};
 use tributary_simulators::easysend::{self, ProductMix, SimConfig, DEFAULT_API_KEY};
 use tributary_simulators::transmit::{self, EventType, GenSpec};
 use tributary_testkit::Stack;
@@ -76,28 +76,13 @@ async fn status_shows_cursor_lag_last_run_lease_holder_and_events_landed() {
     let state = stack.state();
     let newest = Utc::now() - chrono::Duration::minutes(10);
 
-    let LeaseOutcome::Acquired(mut done) = state
-        .acquire("transmit#cis", "run-1", Duration::from_secs(60))
-        .await
-        .unwrap()
-    else {
-        panic!("a fresh stream is free");
-    };
     let progress = Progress {
         events: 42,
         newest_event_time: Some(rfc3339(newest)),
     };
-    state
-        .advance(&mut done, Some("cursor-7"), &progress)
-        .await
-        .unwrap();
-    let summary = RunSummary {
-        started_at: Utc::now(),
-        outcome: "ok",
-        events: 42,
-        error: None,
-    };
-    state.finish(*done, &summary).await.unwrap();
+    stack
+        .record_run("transmit#cis", "run-1", "cursor-7", &progress)
+        .await;
     // A run in progress: its lease is live.
     let LeaseOutcome::Acquired(_running) = state
         .acquire("lookout#events", "run-2", Duration::from_secs(600))
