@@ -18,12 +18,32 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+mkdir -p .local
+log=.local/test-output.log
+: > "$log"
+
 echo "== checks"
 for check in scripts/checks/*.sh; do
   [ -e "$check" ] || continue
   echo "-- $check"
-  bash "$check"
+  bash "$check" 2>&1 | tee -a "$log"
 done
 
 echo "== unit and integration tests"
-cargo test --workspace --locked
+cargo test --workspace --locked 2>&1 | tee -a "$log"
+
+# One closing line over everything above: cargo's per-binary results and pytest's summaries.
+python3 - "$log" <<'PY'
+import re, sys
+passed = failed = 0
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
+    if m:
+        passed, failed = passed + int(m[1]), failed + int(m[2])
+        continue
+    if re.match(r"^=*\s*\d+ (passed|failed)", line):
+        passed += sum(int(n) for n in re.findall(r"(\d+) passed", line))
+        failed += sum(int(n) for n in re.findall(r"(\d+) failed", line))
+print(f"tests: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY

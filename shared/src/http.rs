@@ -136,7 +136,19 @@ pub async fn send_with_retry(
     loop {
         attempt += 1;
         metrics.count(names::REQUESTS, 1);
-        let (last, wait) = match build().send().await {
+        // No attempt may wait for an answer past the deadline, whatever timeout its request carries.
+        let sent = match tokio::time::timeout(deadline.remaining(), build().send()).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                return Err(HttpError::OutOfTime {
+                    what: what.to_owned(),
+                    last: format!("no answer by the deadline (attempt {attempt})"),
+                    wait: Duration::ZERO,
+                    left: deadline.remaining(),
+                })
+            }
+        };
+        let (last, wait) = match sent {
             Ok(response) if !is_retryable_status(response.status()) => return Ok(response),
             Ok(response) => {
                 let status = response.status();

@@ -17,9 +17,11 @@ pub struct Partition {
 
 impl Partition {
     pub fn new(vendor: &'static str, event_type: impl Into<String>, at: DateTime<Utc>) -> Self {
+        // Sanitized here, not only in the key, so two types that sanitize alike share one partition (and one
+        // object) instead of overwriting each other's object under the same key.
         Partition {
             vendor,
-            event_type: event_type.into(),
+            event_type: sanitize(&event_type.into()),
             hour: truncate_to_hour(at),
         }
     }
@@ -29,7 +31,7 @@ impl Partition {
         format!(
             "vendor={}/event_type={}/dt={}/hour={:02}",
             self.vendor,
-            sanitize(&self.event_type),
+            self.event_type,
             self.hour.format("%Y-%m-%d"),
             self.hour.hour()
         )

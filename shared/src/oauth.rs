@@ -9,6 +9,9 @@ use tokio::sync::Mutex;
 
 use crate::secrets::Secret;
 
+/// The longest lifetime believed of any token, whatever the vendor says.
+const MAX_LIFETIME: Duration = Duration::from_secs(86_400);
+
 /// A token and how long it lives.
 #[derive(Debug, Clone)]
 pub struct AccessToken {
@@ -33,16 +36,23 @@ impl TokenResponse {
             v.as_f64()
                 .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
         };
+        // Vendor numbers are not trusted: infinite, negative or absurd values are clamped to a day.
         let from_expires_in = self
             .expires_in
             .as_ref()
             .and_then(number)
-            .filter(|s| *s > 0.0)
-            .map(Duration::from_secs_f64);
-        let from_expires_at = self.expires_at.as_ref().and_then(number).map(|ms| {
-            let now_ms = chrono::Utc::now().timestamp_millis() as f64;
-            Duration::from_millis((ms - now_ms).max(0.0) as u64)
-        });
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(|s| Duration::from_secs_f64(s.min(MAX_LIFETIME.as_secs_f64())));
+        let from_expires_at = self
+            .expires_at
+            .as_ref()
+            .and_then(number)
+            .filter(|ms| ms.is_finite())
+            .map(|ms| {
+                let now_ms = chrono::Utc::now().timestamp_millis() as f64;
+                let left_ms = (ms - now_ms).clamp(0.0, MAX_LIFETIME.as_millis() as f64);
+                Duration::from_millis(left_ms as u64)
+            });
         // The shorter of the two is the safe one.
         let lifetime = match (from_expires_in, from_expires_at) {
             (Some(a), Some(b)) => a.min(b),
@@ -83,7 +93,11 @@ impl TokenCache {
             }
         }
         let token = fetch().await?;
-        let refresh_at = Instant::now() + token.lifetime.saturating_sub(self.refresh_before);
+        let refresh_at = Instant::now()
+            + token
+                .lifetime
+                .min(MAX_LIFETIME)
+                .saturating_sub(self.refresh_before);
         *current = Some((token.value.clone(), refresh_at));
         Ok(token.value)
     }
@@ -115,6 +129,19 @@ mod tests {
             r.into_token(Duration::from_secs(1)).lifetime,
             Duration::from_secs(3600)
         );
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_clamped_not_panics() {
+        for body in [
+            serde_json::json!({"access_token": "t", "expires_in": 1e300}),
+            serde_json::json!({"access_token": "t", "expires_in": "inf"}),
+            serde_json::json!({"access_token": "t", "expires_at": 1e300}),
+            serde_json::json!({"access_token": "t", "expires_in": -5, "expires_at": "NaN"}),
+        ] {
+            let r: TokenResponse = serde_json::from_value(body).unwrap();
+            assert!(r.into_token(Duration::from_secs(60)).lifetime <= MAX_LIFETIME);
+        }
     }
 
     #[tokio::test]

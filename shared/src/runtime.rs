@@ -45,6 +45,17 @@ pub fn local_context(timeout: Duration) -> Context {
     context
 }
 
+/// A lease owner unique to this invocation: the request id (so logs and state name the same run) plus a random
+/// part, because Lambda may deliver one event twice under one request id and both copies must not share a lease.
+pub fn lease_owner(collector: &str, context: &Context) -> String {
+    let run = if context.request_id.is_empty() {
+        collector
+    } else {
+        context.request_id.as_str()
+    };
+    format!("{run}#{:016x}", fastrand::u64(..))
+}
+
 /// The deadline of an invocation, minus `margin`.
 pub fn deadline(context: &Context, margin: Duration) -> Deadline {
     Deadline::from_epoch_millis(context.deadline, margin)

@@ -79,15 +79,7 @@ pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Value,
     } else {
         runtime::deadline(&context, poller.services.config.safety_margin)
     };
-    let owner = if context.request_id.is_empty() {
-        format!(
-            "{FUNCTION}-{}-{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        )
-    } else {
-        context.request_id.clone()
-    };
+    let owner = runtime::lease_owner(FUNCTION, &context);
     let metrics = RunMetrics::new(FUNCTION, &stream);
     let result = collect::run(poller, &stream, &owner, &deadline, &metrics).await;
     metrics.set(

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod config;
 pub mod mapping;
+pub mod recent;
 pub mod session;
 pub mod sse;
 
@@ -102,11 +103,7 @@ impl Collector {
         metrics: &RunMetrics,
     ) -> Result<Value, Error> {
         let started_at = chrono::Utc::now();
-        let owner = if context.request_id.is_empty() {
-            format!("{COLLECTOR}-{:016x}", fastrand::u64(..))
-        } else {
-            context.request_id.clone()
-        };
+        let owner = runtime::lease_owner(COLLECTOR, context);
         // The lease lasts exactly as long as this invocation can: a crashed run frees the stream
         // at its deadline, and Lambda never lets it run past that.
         let lease_for = Duration::from_millis(

@@ -20,7 +20,11 @@ use tributary_shared::state::{Lease, Progress, StateError, StateStore};
 use crate::client::{ClientError, LookoutClient, Resume};
 use crate::config::LookoutConfig;
 use crate::mapping::{self, Provenance, VENDOR};
+use crate::recent::RecentIds;
 use crate::sse::{Frame, Parser};
+
+/// How many recent event ids are remembered to drop repeats (about 100 bytes each).
+const RECENT_IDS: usize = 10_000;
 
 /// Metrics beyond the shared names.
 pub mod metric {
@@ -110,8 +114,10 @@ pub struct Session<'a> {
     committed: Option<String>,
     /// The id of the last frame read: where a reconnect resumes.
     received: Option<String>,
-    /// The newest UUIDv7 id read, to drop events a server sends again.
-    seen_through: Option<u128>,
+    /// Recent event ids, to drop exact repeats a server sends again after a reconnect.
+    recent: RecentIds,
+    /// Where the very first session starts, fixed once so reconnects before any event do not move it.
+    first_since: Option<DateTime<Utc>>,
     records: Vec<Record>,
     unparsed: Vec<Unparsed>,
     buffered_since: Option<Instant>,
@@ -148,7 +154,14 @@ impl<'a> Session<'a> {
             metrics,
             stream,
             deadline,
-            seen_through: committed.as_deref().and_then(uuid_v7),
+            recent: {
+                let mut recent = RecentIds::new(RECENT_IDS);
+                if let Some(id) = committed.as_deref() {
+                    recent.insert(id);
+                }
+                recent
+            },
+            first_since: None,
             received: committed.clone(),
             committed,
             lease,
@@ -196,9 +209,10 @@ impl<'a> Session<'a> {
             let resume = match &self.received {
                 Some(id) => Resume::After(id.clone()),
                 None => {
-                    let since = Utc::now()
-                        - chrono::Duration::from_std(self.config.effective_lookback())
-                            .unwrap_or_default();
+                    let lookback = self.config.effective_lookback();
+                    let since = *self.first_since.get_or_insert_with(|| {
+                        Utc::now() - chrono::Duration::from_std(lookback).unwrap_or_default()
+                    });
                     tracing::warn!(
                         message = "No checkpoint yet: starting from the configured look-back.",
                         stream = self.stream,
@@ -475,13 +489,10 @@ impl<'a> Session<'a> {
                 for raw in events {
                     match mapping::map_event(raw, provenance) {
                         Ok(record) => {
-                            if let Some(v7) = uuid_v7(&record.id) {
-                                if self.seen_through.is_some_and(|seen| v7 <= seen) {
-                                    self.outcome.duplicates += 1;
-                                    self.metrics.count(metric::DUPLICATES_SKIPPED, 1);
-                                    continue;
-                                }
-                                self.seen_through = Some(v7);
+                            if !self.recent.insert(&record.id) {
+                                self.outcome.duplicates += 1;
+                                self.metrics.count(metric::DUPLICATES_SKIPPED, 1);
+                                continue;
                             }
                             last_id = Some(record.id.clone());
                             self.newest = self.newest.max(Some(record.timestamp));

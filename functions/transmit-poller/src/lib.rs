@@ -17,13 +17,12 @@ pub mod event_type;
 pub mod mapping;
 pub mod operations;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use tributary_shared::deadline::Deadline;
-use tributary_shared::runtime::Error;
+use tributary_shared::runtime::{self, Error};
 use tributary_shared::schedule::Invocation;
 use tributary_shared::services::Services;
 
@@ -58,7 +57,7 @@ impl RunContext {
         let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
         let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
         RunContext {
-            id: owner_id(&context.request_id),
+            id: runtime::lease_owner(COLLECTOR, context),
             deadline: Deadline::from_epoch_millis(context.deadline, safety_margin),
             lease_for: left + LEASE_SLACK,
         }
@@ -67,26 +66,11 @@ impl RunContext {
     /// A run with `budget` from now (tools, the operator CLI).
     pub fn with_budget(budget: Duration) -> RunContext {
         RunContext {
-            id: owner_id(""),
+            id: runtime::lease_owner(COLLECTOR, &Context::default()),
             deadline: Deadline::after(budget),
             lease_for: budget + LEASE_SLACK,
         }
     }
-}
-
-/// A request id is unique per invocation; a context without one (tests, tools) gets a process-
-/// and call-unique id, so two such runs never share a lease.
-fn owner_id(request_id: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    if !request_id.is_empty() {
-        return request_id.to_owned();
-    }
-    format!(
-        "{COLLECTOR}-{}-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_millis(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// What an invocation asks for.
