@@ -163,10 +163,14 @@ async fn two_concurrent_invocations_for_one_type_collect_once() {
         RunContext::with_budget(Duration::from_secs(60)),
         RunContext::with_budget(Duration::from_secs(60)),
     );
-    let (a, b) = tokio::join!(
-        f.poller.collect(EventType::Risk, &run_a),
-        other.collect(EventType::Risk, &run_b)
-    );
+    // The second run starts while the first is mid-backlog (as an overlapping schedule tick would), not in the
+    // same instant: the local stack does not make two simultaneous conditional writes atomic, DynamoDB does.
+    let (a, b) = tokio::join!(f.poller.collect(EventType::Risk, &run_a), async {
+        while f.sim.stats().collects == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        other.collect(EventType::Risk, &run_b).await
+    });
     let (a, b) = (a.unwrap(), b.unwrap());
     let mut statuses = [a.status, b.status];
     statuses.sort_by_key(|s| s.as_str());
@@ -247,6 +251,10 @@ async fn throttling_server_errors_and_a_token_expiring_mid_run_are_survived() {
     assert_eq!(stats.server_errors, 1);
     assert_eq!(stats.unauthorized, 1);
     assert_eq!(stats.tokens_issued, 2, "one token, then one replacement");
+    assert_eq!(
+        report.possibly_lost_batches, 1,
+        "the 503 retry is reported as a possible loss, the 429 retries are not"
+    );
     assert!(
         started.elapsed() >= Duration::from_secs(2),
         "each 429 waited its Retry-After of 1 s"

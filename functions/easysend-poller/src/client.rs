@@ -113,12 +113,13 @@ impl EasySendClient {
         metrics: &RunMetrics,
     ) -> Result<LogStream, FetchError> {
         let query = self.query(window);
-        let timeout = self
-            .request_timeout
-            .min(deadline.remaining())
-            .max(Duration::from_millis(1));
         let what = format!("EasySend get-security-logs {window}");
         let response = http::send_with_retry(&self.policy, deadline, metrics, &what, || {
+            // Per attempt: a retry gets only the time that is left, body included.
+            let timeout = self
+                .request_timeout
+                .min(deadline.remaining())
+                .max(Duration::from_millis(1));
             self.http
                 .get(&self.url)
                 .header("apiKey", api_key.expose())

@@ -6,11 +6,17 @@ use std::time::Duration;
 use reqwest::{Method, Response, StatusCode};
 use tributary_shared::deadline::Deadline;
 use tributary_shared::http::{error_body, send_with_retry, HttpError, HttpPolicy};
-use tributary_shared::metrics::RunMetrics;
+use tributary_shared::metrics::{names, RunMetrics, Unit};
 use tributary_shared::oauth::{AccessToken, TokenCache, TokenResponse};
 use tributary_shared::secrets::Secret;
 
 use crate::event_type::EventType;
+
+/// Metrics beyond the shared names.
+pub mod metric {
+    /// collect attempts that failed after being sent and were retried: each may have cost a batch.
+    pub const POSSIBLY_LOST_BATCHES: &str = "PossiblyLostBatches";
+}
 
 /// Tokens are documented to live one hour; used when the answer has no `expires_in`.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
@@ -276,9 +282,25 @@ impl TransmitClient {
             ("stream_id", stream_id),
             ("batch_size", batch_size.as_str()),
         ];
+        // Retries after a 429 are safe (Transmit refused before handing anything out); the others are not.
+        let risky = || call.metrics.get(names::RETRIES) - call.metrics.get(names::THROTTLES);
+        let risky_before = risky();
         let mut response = self
             .send(call, Method::POST, "collect", &query, &what)
             .await?;
+        let retried = (risky() - risky_before).max(0.0);
+        if retried > 0.0 {
+            // collect is a destructive read: a failed attempt (5xx, timeout, broken connection) may have been
+            // answered by Transmit after it handed the batch out, and the retry then reads the next batch.
+            // Nothing can recover such a batch; it is made visible instead.
+            call.metrics
+                .add(metric::POSSIBLY_LOST_BATCHES, retried, Unit::Count);
+            tracing::error!(
+                message = "collect needed retries; a batch answered by a failed attempt may be lost.",
+                what = %what,
+                retries = retried as u64
+            );
+        }
         match response.status() {
             s if s.is_success() => {}
             StatusCode::NOT_FOUND => {

@@ -19,7 +19,7 @@ use tributary_shared::metrics::{names, RunMetrics, Unit};
 use tributary_shared::record::rfc3339;
 use tributary_shared::state::{Lease, LeaseOutcome, Progress, RunSummary, StateError};
 
-use crate::client::{Call, ClientError, Collected, Setup};
+use crate::client::{metric, Call, ClientError, Collected, Setup};
 use crate::error::PollerError;
 use crate::event_type::EventType;
 use crate::mapping::{self, Mapped, Origin};
@@ -76,6 +76,8 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub newest_event_time: Option<String>,
     pub time_left_ms: u64,
+    /// collect attempts retried after a 5xx, timeout or broken connection: each may have cost a batch.
+    pub possibly_lost_batches: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_by: Option<String>,
 }
@@ -95,6 +97,7 @@ impl RunReport {
             cut_answers: 0,
             newest_event_time: None,
             time_left_ms: 0,
+            possibly_lost_batches: 0,
             held_by: None,
         }
     }
@@ -138,7 +141,22 @@ pub async fn collect(
         }
     };
 
-    let outcome = drain(poller, event_type, run, &metrics, &mut lease, &mut report).await;
+    let outcome = match drain(poller, event_type, run, &metrics, &mut lease, &mut report).await {
+        // Wherever the lease was lost (setup bookkeeping included), it is a clean stop, not a failure.
+        Err(PollerError::State {
+            source: StateError::LostRace { .. },
+            ..
+        }) => {
+            metrics.count(names::LOST_RACES, 1);
+            tracing::warn!(
+                message = "Lost the lease; stopping without advancing anything.",
+                event_type = %event_type
+            );
+            report.status = Status::LostLease;
+            Ok(())
+        }
+        other => other,
+    };
     let summary = RunSummary {
         started_at,
         outcome: match &outcome {
@@ -178,6 +196,7 @@ pub async fn collect(
 
 fn finish_metrics(metrics: &RunMetrics, run: &RunContext, report: &mut RunReport) {
     report.time_left_ms = run.deadline.remaining().as_millis() as u64;
+    report.possibly_lost_batches = metrics.get(metric::POSSIBLY_LOST_BATCHES) as u64;
     metrics.set(
         names::TIME_LEFT_MS,
         report.time_left_ms as f64,
