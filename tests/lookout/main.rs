@@ -56,6 +56,19 @@ impl Harness {
         Collector::new(self.stack.services(), self.config.clone())
     }
 
+    /// One session with `budget` until the (simulated) Lambda deadline, running in the background.
+    fn spawn_run(
+        &self,
+        budget: Duration,
+    ) -> tokio::task::JoinHandle<Result<Value, tributary_shared::runtime::Error>> {
+        let collector = self.collector();
+        tokio::spawn(async move {
+            collector
+                .handle(LambdaEvent::new(json!({}), runtime::local_context(budget)))
+                .await
+        })
+    }
+
     /// One session with `budget` until the (simulated) Lambda deadline.
     async fn run(&self, budget: Duration) -> Value {
         self.collector()
@@ -375,15 +388,7 @@ async fn two_overlapping_sessions_do_not_both_consume() {
     h.config.idle_stop = None;
     h.config.session_limit = Some(Duration::from_secs(3));
     let expected = h.seed(300);
-    let first = h.collector();
-    let running = tokio::spawn(async move {
-        first
-            .handle(LambdaEvent::new(
-                json!({}),
-                runtime::local_context(Duration::from_secs(20)),
-            ))
-            .await
-    });
+    let running = h.spawn_run(Duration::from_secs(20));
     // Start the second once the first is connected.
     let wait = Instant::now();
     while h.sim.stats().open_streams == 0 {
@@ -415,16 +420,8 @@ async fn a_session_aborted_mid_stream_is_completed_exactly_once_by_the_next() {
         ..Default::default()
     });
     let expected = h.seed(2000);
-    let collector = h.collector();
     // The first run's deadline is 3 s away, so its lease frees then.
-    let running = tokio::spawn(async move {
-        collector
-            .handle(LambdaEvent::new(
-                json!({}),
-                runtime::local_context(Duration::from_secs(3)),
-            ))
-            .await
-    });
+    let running = h.spawn_run(Duration::from_secs(3));
     let wait = Instant::now();
     while h.checkpoint().await.is_none() {
         assert!(

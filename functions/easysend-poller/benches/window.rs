@@ -17,7 +17,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use tributary_simulators::easysend::DEFAULT_API_KEY;
 use tributary_testkit::process::{gzip_time, ChildServer, Measure};
-use tributary_testkit::Stack;
+use tributary_testkit::{seed_simulator, Stack};
 
 const MEMORY_BUDGET_MIB: f64 = 64.0;
 
@@ -54,16 +54,11 @@ async fn bench() {
     let hour = chrono::Duration::hours(1);
     let end = align_down(Utc::now(), hour);
     let start = end - hour;
-    let seeded: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base_url}/_sim/seed"))
-        .json(&json!({"count": logs, "from": start, "to": end, "product": "mixed"}))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("seed the simulator")
-        .json()
-        .await
-        .expect("seed answer");
+    let seeded = seed_simulator(
+        base_url,
+        &json!({"count": logs, "from": start, "to": end, "product": "mixed"}),
+    )
+    .await;
     assert_eq!(seeded["seeded"], logs);
 
     let stack = Stack::new("easysend-bench").await;
@@ -102,20 +97,7 @@ async fn bench() {
     let mut lines = 0usize;
     let mut gzip = Duration::ZERO;
     for key in stack.keys().await {
-        let object = stack
-            .s3
-            .get_object()
-            .bucket(&stack.bucket)
-            .key(&key)
-            .send()
-            .await
-            .expect("get object");
-        let body = object
-            .body
-            .collect()
-            .await
-            .expect("read object")
-            .into_bytes();
+        let body = stack.object(&key).await;
         let mut decoder = flate2::read::MultiGzDecoder::new(&body[..]);
         let mut chunk = vec![0u8; 16 << 20];
         loop {

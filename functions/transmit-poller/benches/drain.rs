@@ -20,7 +20,7 @@ use tributary_shared::ndjson::GzipNdjson;
 use tributary_shared::record::LineStamp;
 use tributary_simulators::transmit::{self as sim, GenSpec};
 use tributary_testkit::process::{ChildServer, Measure};
-use tributary_testkit::Stack;
+use tributary_testkit::{seed_simulator, Stack};
 
 const BATCH: u32 = 1000;
 const MEMORY_BUDGET_MIB: f64 = 64.0;
@@ -79,16 +79,7 @@ async fn main() {
     let sim_config = sim::Config::default();
     let sim = start_sim(&sim_config);
     let spec = backlog(events);
-    let seeded: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/_sim/seed", sim.base_url()))
-        .json(&spec)
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .expect("seed the simulator")
-        .json()
-        .await
-        .expect("seed answer");
+    let seeded = seed_simulator(sim.base_url(), &spec).await;
     assert_eq!(seeded["seeded"], events);
 
     let stack = Stack::new("transmit-bench").await;

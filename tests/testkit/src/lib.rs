@@ -198,8 +198,8 @@ impl Stack {
         keys
     }
 
-    /// The lines of one object, decompressed.
-    pub async fn lines(&self, key: &str) -> Vec<String> {
+    /// The stored (gzip) body of one object.
+    pub async fn object(&self, key: &str) -> bytes::Bytes {
         let object = self
             .s3
             .get_object()
@@ -208,12 +208,17 @@ impl Stack {
             .send()
             .await
             .expect("get object");
-        let body = object
+        object
             .body
             .collect()
             .await
             .expect("read object")
-            .into_bytes();
+            .into_bytes()
+    }
+
+    /// The lines of one object, decompressed.
+    pub async fn lines(&self, key: &str) -> Vec<String> {
+        let body = self.object(key).await;
         tributary_shared::ndjson::decode_lines(&body).expect("objects are gzip NDJSON")
     }
 
@@ -282,6 +287,20 @@ impl Stack {
             .await
             .expect("create bucket");
     }
+}
+
+/// Seeds a simulator running in another process (`POST <base>/_sim/seed`) and returns its answer.
+pub async fn seed_simulator(base_url: &str, spec: &impl serde::Serialize) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base_url}/_sim/seed"))
+        .json(spec)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("seed the simulator")
+        .json()
+        .await
+        .expect("seed answer")
 }
 
 /// Event ids of records, for exactly-once assertions.
