@@ -22,6 +22,9 @@ pub struct CommonConfig {
     pub table: String,
     /// `TRIBUTARY_SAFETY_MARGIN_SECONDS`: stop this long before the Lambda deadline (default 10).
     pub safety_margin: Duration,
+    /// `TRIBUTARY_LEASE_SECONDS`: how long a stream's lease lasts without a heartbeat (default 45). A run renews it
+    /// while it is alive, so a run killed mid-way frees its stream within this time.
+    pub lease_ttl: Duration,
     /// `TRIBUTARY_GZIP_LEVEL`: 1 (fast) to 9 (small), default 6.
     pub gzip_level: u32,
     /// `TRIBUTARY_SECRETS_TTL_SECONDS`: how long a secret is cached (default 300).
@@ -37,6 +40,7 @@ impl CommonConfig {
             prefix: config::optional("TRIBUTARY_PREFIX").unwrap_or_else(|| "tributary".to_owned()),
             table: config::required("TRIBUTARY_STATE_TABLE")?,
             safety_margin: config::seconds_or("TRIBUTARY_SAFETY_MARGIN_SECONDS", 10)?,
+            lease_ttl: config::seconds_or("TRIBUTARY_LEASE_SECONDS", 45)?,
             gzip_level: config::check_range(
                 "TRIBUTARY_GZIP_LEVEL",
                 config::parse_or("TRIBUTARY_GZIP_LEVEL", 6)?,

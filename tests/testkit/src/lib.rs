@@ -106,6 +106,7 @@ impl Stack {
             prefix: self.prefix.clone(),
             table: self.table.clone(),
             safety_margin: Duration::from_secs(1),
+            lease_ttl: Duration::from_secs(45),
             gzip_level: 6,
             secrets_ttl: Duration::from_secs(300),
             http: test_http_policy(),
