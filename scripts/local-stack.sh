@@ -23,7 +23,8 @@ case "${1:-}" in
     if answering; then exit 0; fi
     "$root/scripts/venv.sh" install "$root/scripts/requirements-stack.txt"
     bin="$("$root/scripts/venv.sh" path)"
-    nohup "$bin/moto_server" -H 127.0.0.1 -p "$port" > "$state/moto.log" 2>&1 &
+    # Parts down to 64 KiB (real S3: 5 MiB), so tests can exercise multipart landing with small objects.
+    S3_UPLOAD_PART_MIN_SIZE=65536 nohup "$bin/moto_server" -H 127.0.0.1 -p "$port" > "$state/moto.log" 2>&1 &
     echo $! > "$state/moto.pid"
     for _ in $(seq 1 100); do
       if answering; then echo "local stack: moto answering at $endpoint" >&2; exit 0; fi
