@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod ndjson;
 pub mod oauth;
 pub mod record;
+pub mod run;
 pub mod runtime;
 pub mod schedule;
 pub mod secrets;

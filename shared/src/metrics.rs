@@ -22,7 +22,33 @@ pub mod names {
     pub const TIME_LEFT_MS: &str = "TimeLeftMs";
     pub const LEASE_BUSY: &str = "LeaseBusy";
     pub const LOST_RACES: &str = "LostRaces";
+    pub const LEASE_RENEWAL_FAILURES: &str = "LeaseRenewalFailures";
+    /// Destructive reads that may have been answered without the answer reaching us.
+    pub const POSSIBLY_LOST_BATCHES: &str = "PossiblyLostBatches";
+    /// Events skipped for good (their raw text kept under `_unparsed` where there was any).
+    pub const SKIPPED_EVENTS: &str = "SkippedEvents";
+    /// Seconds of vendor history that expired before it was fetched.
+    pub const RETENTION_GAP_SECONDS: &str = "RetentionGapSeconds";
 }
+
+/// The counters every collection run emits, zeros included, so an alarm never reads "missing data" as healthy.
+pub const RUN_COUNTERS: &[(&str, Unit)] = &[
+    (names::EVENTS_LANDED, Unit::Count),
+    (names::BYTES_LANDED, Unit::Bytes),
+    (names::OBJECTS_LANDED, Unit::Count),
+    (names::UNPARSED, Unit::Count),
+    (names::PAGES, Unit::Count),
+    (names::REQUESTS, Unit::Count),
+    (names::THROTTLES, Unit::Count),
+    (names::RETRIES, Unit::Count),
+    (names::ERRORS, Unit::Count),
+    (names::LEASE_BUSY, Unit::Count),
+    (names::LOST_RACES, Unit::Count),
+    (names::LEASE_RENEWAL_FAILURES, Unit::Count),
+    (names::POSSIBLY_LOST_BATCHES, Unit::Count),
+    (names::SKIPPED_EVENTS, Unit::Count),
+    (names::RETENTION_GAP_SECONDS, Unit::Seconds),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -59,6 +85,17 @@ impl RunMetrics {
             stream: stream.into(),
             values: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Metrics that start at zero, so they are emitted even when nothing counted them.
+    pub fn with_zeros(self, metrics: &[(&'static str, Unit)]) -> Self {
+        {
+            let mut values = self.values.lock().expect("metrics lock is never poisoned");
+            for (name, unit) in metrics {
+                values.entry(name).or_insert((0.0, *unit));
+            }
+        }
+        self
     }
 
     /// Adds to a counter (unit `Count`).
@@ -128,6 +165,20 @@ impl RunMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zeroed_metrics_are_emitted_without_being_counted() {
+        let m = RunMetrics::new("easysend-poller", "player").with_zeros(RUN_COUNTERS);
+        m.count(names::EVENTS_LANDED, 2);
+        let emf = m.to_emf();
+        assert_eq!(emf["Errors"], 0.0);
+        assert_eq!(emf["EventsLanded"], 2.0);
+        let defs = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(defs, RUN_COUNTERS.len());
+    }
 
     #[test]
     fn emf_lists_every_metric_with_its_value() {

@@ -40,6 +40,31 @@ pub enum StateError {
     },
     #[error("state item {stream} is malformed: {reason}")]
     Malformed { stream: String, reason: String },
+    #[error("refusing to store cursor {cursor:?} for {stream}: {reason}")]
+    InvalidCursor {
+        stream: String,
+        cursor: String,
+        reason: &'static str,
+    },
+}
+
+/// The longest cursor stored. Cursors are sent back to vendors (an SSE `Last-Event-ID` header, a query parameter)
+/// on every run, so they stay short and printable.
+pub const MAX_CURSOR_LEN: usize = 256;
+
+/// Whether `cursor` may be stored: 1 to [`MAX_CURSOR_LEN`] visible ASCII characters (no spaces or control
+/// characters, which a header or URL could not carry back).
+pub fn check_cursor(cursor: &str) -> Result<(), &'static str> {
+    if cursor.is_empty() {
+        return Err("it is empty");
+    }
+    if cursor.len() > MAX_CURSOR_LEN {
+        return Err("it is longer than 256 bytes");
+    }
+    if !cursor.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("it holds spaces, control or non-ASCII characters");
+    }
+    Ok(())
 }
 
 /// What the table holds for one stream.
@@ -59,6 +84,7 @@ pub struct StreamState {
     pub last_run_outcome: Option<String>,
     pub last_run_events: Option<u64>,
     pub last_run_error: Option<String>,
+    pub last_run_losses: Option<String>,
 }
 
 /// A held lease, with the state as of when it was taken (kept current by the store's methods).
@@ -98,6 +124,8 @@ pub struct RunSummary {
     pub outcome: &'static str,
     pub events: u64,
     pub error: Option<String>,
+    /// What a `degraded` run lost, possibly lost or skipped, in words.
+    pub losses: Option<String>,
 }
 
 /// Either we hold the lease, or someone else does until a given time.
@@ -236,28 +264,54 @@ impl StateStore {
         }
     }
 
-    /// Extends a held lease, e.g. for a long session.
-    pub async fn renew(&self, lease: &mut Lease, duration: Duration) -> Result<(), StateError> {
+    /// Extends the lease `owner` holds on `stream` to `duration` from now (the run's heartbeat). Fails with
+    /// [`StateError::LostRace`] when `owner` no longer holds it.
+    pub async fn renew(
+        &self,
+        stream: &str,
+        owner: &str,
+        duration: Duration,
+    ) -> Result<DateTime<Utc>, StateError> {
         let until =
             Utc::now() + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(PARTITION_KEY, s(lease.stream()))
+            .key(PARTITION_KEY, s(stream))
             .update_expression("SET lease_until_ms = :until")
             .condition_expression("lease_owner = :owner")
-            .expression_attribute_values(":owner", s(&lease.owner))
+            .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":until", n(until.timestamp_millis()))
             .send()
             .await;
         match result {
-            Ok(_) => {
-                lease.until = until;
-                Ok(())
-            }
-            Err(e) if is_conditional_failure(&e) => Err(self.lost_race(lease)),
-            Err(e) => Err(self.dynamo_error("UpdateItem(renew)", lease.stream(), &e)),
+            Ok(_) => Ok(until),
+            Err(e) if is_conditional_failure(&e) => Err(StateError::LostRace {
+                stream: stream.to_owned(),
+                expected: 0,
+                owner: owner.to_owned(),
+            }),
+            Err(e) => Err(self.dynamo_error("UpdateItem(renew)", stream, &e)),
+        }
+    }
+
+    /// Gives the lease back without recording a run (operations that are not collection runs).
+    pub async fn release(&self, lease: Lease) -> Result<(), StateError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(lease.stream()))
+            .update_expression("REMOVE lease_owner, lease_until_ms")
+            .condition_expression("lease_owner = :owner")
+            .expression_attribute_values(":owner", s(&lease.owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(self.lost_race(&lease)),
+            Err(e) => Err(self.dynamo_error("UpdateItem(release)", lease.stream(), &e)),
         }
     }
 
@@ -291,6 +345,11 @@ impl StateStore {
             .expression_attribute_values(":now", s(rfc3339(Utc::now())))
             .expression_attribute_values(":events", n(progress.events));
         if let Some(cursor) = cursor {
+            check_cursor(cursor).map_err(|reason| StateError::InvalidCursor {
+                stream: lease.stream().to_owned(),
+                cursor: cursor.chars().take(80).collect(),
+                reason,
+            })?;
             sets.push("#cursor = :cursor");
             request = request
                 .expression_attribute_names("#cursor", "cursor")
@@ -377,14 +436,21 @@ impl StateStore {
         let mut update = "SET last_run_started_at = :started, last_run_finished_at = :finished, \
                           last_run_outcome = :outcome, last_run_events = :events"
             .to_owned();
-        match &summary.error {
-            Some(error) => {
-                update.push_str(", last_run_error = :error");
-                request = request.expression_attribute_values(":error", s(error.as_str()));
-                update.push_str(" REMOVE lease_owner, lease_until_ms");
+        let mut removes = vec!["lease_owner", "lease_until_ms"];
+        for (attribute, value) in [
+            ("last_run_error", &summary.error),
+            ("last_run_losses", &summary.losses),
+        ] {
+            match value {
+                Some(text) => {
+                    update.push_str(&format!(", {attribute} = :{attribute}"));
+                    request = request
+                        .expression_attribute_values(format!(":{attribute}"), s(text.as_str()));
+                }
+                None => removes.push(attribute),
             }
-            None => update.push_str(" REMOVE lease_owner, lease_until_ms, last_run_error"),
         }
+        update.push_str(&format!(" REMOVE {}", removes.join(", ")));
         match request.update_expression(update).send().await {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_failure(&e) => Err(self.lost_race(&lease)),
@@ -480,5 +546,22 @@ fn parse_item(
         last_run_outcome: string("last_run_outcome"),
         last_run_events: number("last_run_events")?,
         last_run_error: string("last_run_error"),
+        last_run_losses: string("last_run_losses"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_that_could_not_be_sent_back_are_refused() {
+        assert!(check_cursor("2026-11-21T00:00:00Z").is_ok());
+        assert!(check_cursor("0190cd04-9520-7120-8a5e-a8866b8eca40").is_ok());
+        assert!(check_cursor("").is_err());
+        assert!(check_cursor("a\r\nX-Injected: 1").is_err());
+        assert!(check_cursor("with space").is_err());
+        assert!(check_cursor(&"x".repeat(257)).is_err());
+        assert!(check_cursor(&"x".repeat(256)).is_ok());
+    }
 }

@@ -115,9 +115,9 @@ async fn lands_every_event_once_with_ecs_fields_and_the_original() {
     let h = Harness::new("lookout-basic").await;
     let expected = h.seed(500);
     let result = h.run(Duration::from_secs(30)).await;
-    assert_eq!(result["status"], "ok");
+    assert_eq!(result["outcome"], "drained");
     assert_eq!(result["stopped"], "idle");
-    assert_eq!(result["events"], 500);
+    assert_eq!(result["events_landed"], 500);
 
     let records = h.assert_landed_exactly_once(&expected).await;
     assert_eq!(
@@ -189,7 +189,7 @@ async fn reads_every_sse_wire_variant_split_anywhere() {
     });
     let expected = h.seed(400);
     let result = h.run(Duration::from_secs(30)).await;
-    assert_eq!(result["events"], 400);
+    assert_eq!(result["events_landed"], 400);
     h.assert_landed_exactly_once(&expected).await;
     assert!(h.stack.unparsed().await.is_empty());
     // 400 events in frames of 7 cycle through all 48 wire combinations.
@@ -221,7 +221,7 @@ async fn survives_reconnect_end_drop_and_heartbeat_loss_without_loss_or_duplicat
         .push_fault(Fault::after(50, FaultAction::End { retry_ms: None }));
 
     let result = h.run(Duration::from_secs(40)).await;
-    assert_eq!(result["status"], "ok");
+    assert_eq!(result["outcome"], "drained");
     h.assert_landed_exactly_once(&expected).await;
     assert_eq!(
         h.checkpoint().await.as_deref(),
@@ -269,7 +269,7 @@ async fn malformed_frames_land_in_unparsed_and_the_session_continues() {
     ));
 
     let result = h.run(Duration::from_secs(30)).await;
-    assert_eq!(result["events"], 300);
+    assert_eq!(result["events_landed"], 300);
     assert_eq!(result["unparsed"], 3);
     h.assert_landed_exactly_once(&expected).await;
 
@@ -320,7 +320,7 @@ async fn stops_before_the_deadline_after_landing_and_checkpointing() {
     // Everything read was landed, and the checkpoint is the newest landed event.
     let records = h.stack.records().await;
     let landed = assert_no_duplicates(&records) as u64;
-    assert_eq!(result["events"], landed);
+    assert_eq!(result["events_landed"], landed);
     assert!(landed > 0 && landed < 2000, "{landed}");
     let newest = expected[landed as usize - 1].clone();
     assert_eq!(event_ids(&records).into_iter().max(), Some(newest.clone()));
@@ -333,7 +333,7 @@ async fn stops_before_the_deadline_after_landing_and_checkpointing() {
         .unwrap()
         .unwrap();
     assert_eq!(state.lease_owner, None, "the lease is released");
-    assert_eq!(state.last_run_outcome.as_deref(), Some("ok"));
+    assert_eq!(state.last_run_outcome.as_deref(), Some("out_of_time"));
 
     // The next session picks up exactly there.
     h.sim.update_settings(lookout::SettingsPatch {
@@ -354,7 +354,7 @@ async fn an_expired_token_mid_stream_is_refreshed() {
     h.sim
         .push_fault(Fault::after(200, FaultAction::ExpireToken));
     let result = h.run(Duration::from_secs(30)).await;
-    assert_eq!(result["events"], 600);
+    assert_eq!(result["events_landed"], 600);
     h.assert_landed_exactly_once(&expected).await;
     let stats = h.sim.stats();
     assert_eq!(stats.unauthorized_connects, 1);
@@ -399,10 +399,10 @@ async fn two_overlapping_sessions_do_not_both_consume() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let second = h.run(Duration::from_secs(20)).await;
-    assert_eq!(second["status"], "busy");
+    assert_eq!(second["outcome"], "busy");
     let first = running.await.unwrap().unwrap();
-    assert_eq!(first["status"], "ok");
-    assert_eq!(first["events"], 300);
+    assert_eq!(first["outcome"], "out_of_time");
+    assert_eq!(first["events_landed"], 300);
 
     let stats = h.sim.stats();
     assert_eq!(stats.max_open_streams, 1);
@@ -420,7 +420,7 @@ async fn a_session_aborted_mid_stream_is_completed_exactly_once_by_the_next() {
         ..Default::default()
     });
     let expected = h.seed(2000);
-    // The first run's deadline is 3 s away, so its lease frees then.
+    // The first run is aborted mid-stream; its lease (3 s in tests, renewed while it ran) lapses soon after.
     let running = h.spawn_run(Duration::from_secs(3));
     let wait = Instant::now();
     while h.checkpoint().await.is_none() {
@@ -436,7 +436,7 @@ async fn a_session_aborted_mid_stream_is_completed_exactly_once_by_the_next() {
     let partial = h.stack.records().await.len();
     assert!(partial > 0 && partial < 2000, "{partial}");
 
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     h.sim.update_settings(lookout::SettingsPatch {
         batch_interval_ms: Some(0),
         ..Default::default()
@@ -445,7 +445,7 @@ async fn a_session_aborted_mid_stream_is_completed_exactly_once_by_the_next() {
     h.config.flush_events = 97;
     h.config.idle_stop = Some(Duration::from_millis(1500));
     let result = h.run(Duration::from_secs(30)).await;
-    assert_eq!(result["status"], "ok");
+    assert_eq!(result["outcome"], "drained");
     h.assert_landed_exactly_once(&expected).await;
 }
 
@@ -480,7 +480,7 @@ async fn a_killed_process_rerun_leaves_every_event_exactly_once() {
     let partial = h.stack.records().await.len();
     assert!(partial > 0 && partial < 3000, "{partial}");
 
-    // The killed run's lease ends with its 4 s deadline; then the next scheduled run goes on.
+    // The killed run's lease (3 s here) is no longer renewed; once it lapses the next scheduled run goes on.
     tokio::time::sleep(Duration::from_secs(4)).await;
     h.sim.update_settings(lookout::SettingsPatch {
         batch_interval_ms: Some(0),
@@ -520,6 +520,7 @@ impl Harness {
             .env("TRIBUTARY_PREFIX", &self.stack.prefix)
             .env("TRIBUTARY_STATE_TABLE", &self.stack.table)
             .env("TRIBUTARY_SAFETY_MARGIN_SECONDS", "1")
+            .env("TRIBUTARY_LEASE_SECONDS", "3")
             .env("TRIBUTARY_LOCAL_TIMEOUT_SECONDS", timeout_s.to_string())
             .env("TRIBUTARY_LOG_LEVEL", "warn")
             .env("TRIBUTARY_LOOKOUT_BASE_URL", self.sim.base_url())
@@ -578,7 +579,7 @@ async fn the_first_session_starts_from_the_lookback_and_later_ones_resume_by_id(
         .push_fault(Fault::after(15, FaultAction::Reconnect { retry_ms: 50 }));
 
     let result = h.run(Duration::from_secs(30)).await;
-    assert_eq!(result["events"], 25);
+    assert_eq!(result["events_landed"], 25);
     let ids: BTreeSet<String> = event_ids(&h.stack.records().await).into_iter().collect();
     assert!(ids.contains(old.first_id.as_ref().unwrap()));
     assert!(!ids.contains(too_old.last_id.as_ref().unwrap()));
@@ -687,7 +688,7 @@ async fn a_bad_application_key_fails_the_run_with_a_clear_error() {
         .unwrap()
         .unwrap();
     assert_eq!(state.cursor, None);
-    assert_eq!(state.last_run_outcome.as_deref(), Some("error"));
+    assert_eq!(state.last_run_outcome.as_deref(), Some("failed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -754,9 +755,10 @@ async fn a_rerun_after_landing_without_a_checkpoint_overwrites_instead_of_duplic
             lease,
             &tributary_shared::state::RunSummary {
                 started_at: chrono::Utc::now(),
-                outcome: "ok",
+                outcome: "drained",
                 events: 0,
                 error: None,
+                losses: None,
             },
         )
         .await
@@ -765,7 +767,7 @@ async fn a_rerun_after_landing_without_a_checkpoint_overwrites_instead_of_duplic
     h.config.flush_events = 97;
     h.config.flush_interval = Duration::from_millis(400);
     let rerun = h.run(Duration::from_secs(30)).await;
-    assert_eq!(rerun["events"], 600);
+    assert_eq!(rerun["events_landed"], 600);
     assert!(rerun["flushes"].as_u64().unwrap() >= 3, "{rerun}");
     h.assert_landed_exactly_once(&expected).await;
     assert!(h.stack.keys().await.len() > objects_before);
@@ -781,7 +783,7 @@ async fn throttled_and_failing_requests_are_retried() {
     h.sim.fail_next_connects(502, 1);
     let started = Instant::now();
     let result = h.run(Duration::from_secs(30)).await;
-    assert_eq!(result["events"], 200);
+    assert_eq!(result["events_landed"], 200);
     assert!(started.elapsed() >= Duration::from_secs(1));
     h.assert_landed_exactly_once(&expected).await;
     let statuses: Vec<u16> = h.sim.stats().connects.iter().map(|c| c.status).collect();

@@ -122,6 +122,7 @@ async fn a_held_lease_keeps_a_second_run_out_until_it_expires() {
                 outcome: "ok",
                 events: 0,
                 error: None,
+                losses: None,
             },
         )
         .await

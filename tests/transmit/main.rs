@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
-use transmit_poller::{EventType, Poller, PollerError, RunContext, Status, TransmitConfig};
+use transmit_poller::{
+    CollectDetail, EventType, Outcome, Poller, RunContext, TransmitConfig, COLLECTOR,
+};
+use tributary_shared::run::{RunFailure, RunReport};
 use tributary_shared::schedule::Invocation;
 use tributary_simulators::transmit::{self as sim, GenSpec, Target, TransmitSim};
 use tributary_testkit::{assert_no_duplicates, Stack};
@@ -47,9 +50,12 @@ impl Fixture {
         Poller::new(self.stack.services(), self.poller.config.clone())
     }
 
-    async fn collect(&self, t: EventType) -> Result<transmit_poller::RunReport, PollerError> {
+    async fn collect(&self, t: EventType) -> Result<RunReport<CollectDetail>, RunFailure> {
         self.poller
-            .collect(t, &RunContext::with_budget(Duration::from_secs(60)))
+            .collect(
+                t,
+                &RunContext::with_budget(COLLECTOR, Duration::from_secs(60)),
+            )
             .await
     }
 
@@ -90,6 +96,16 @@ fn originals(records: &[Value]) -> BTreeSet<String> {
     records.iter().map(|r| r["transmit"].to_string()).collect()
 }
 
+/// Batches the run reported as possibly lost (its `degraded` losses).
+fn possibly_lost(report: &RunReport<CollectDetail>) -> u64 {
+    report
+        .losses
+        .iter()
+        .filter(|l| l.kind == "possibly_lost_batches")
+        .map(|l| l.count)
+        .sum()
+}
+
 #[tokio::test]
 async fn a_backlog_of_several_batches_lands_every_event_exactly_once() {
     let f = Fixture::with("transmit-backlog", |c| c.batch_size = 500).await;
@@ -101,7 +117,7 @@ async fn a_backlog_of_several_batches_lands_every_event_exactly_once() {
         .handle(invocation(json!({"type": "cis"}), Duration::from_secs(60)))
         .await
         .unwrap();
-    assert_eq!(result["status"], "drained");
+    assert_eq!(result["outcome"], "drained");
     assert_eq!(result["setup"], "done");
     assert_eq!(result["batches"], 5);
     assert_eq!(result["events_landed"], 2_350);
@@ -144,7 +160,7 @@ async fn a_backlog_of_several_batches_lands_every_event_exactly_once() {
 
     // The next run remembers the setup and finds nothing new.
     let again = f.collect(EventType::Cis).await.unwrap();
-    assert_eq!(again.setup, Some("remembered"));
+    assert_eq!(again.detail.setup, Some("remembered"));
     assert_eq!(again.events_landed, 0);
     assert_eq!(f.sim.stats().start_collect_calls, 1);
     assert_eq!(f.stack.keys().await, keys);
@@ -160,8 +176,8 @@ async fn two_concurrent_invocations_for_one_type_collect_once() {
         .slow(None, Duration::from_millis(100), Target::Collect);
     let other = f.second_poller();
     let (run_a, run_b) = (
-        RunContext::with_budget(Duration::from_secs(60)),
-        RunContext::with_budget(Duration::from_secs(60)),
+        RunContext::with_budget(COLLECTOR, Duration::from_secs(60)),
+        RunContext::with_budget(COLLECTOR, Duration::from_secs(60)),
     );
     // The second run starts while the first is mid-backlog (as an overlapping schedule tick would), not in the
     // same instant: the local stack does not make two simultaneous conditional writes atomic, DynamoDB does.
@@ -172,10 +188,10 @@ async fn two_concurrent_invocations_for_one_type_collect_once() {
         other.collect(EventType::Risk, &run_b).await
     });
     let (a, b) = (a.unwrap(), b.unwrap());
-    let mut statuses = [a.status, b.status];
+    let mut statuses = [a.outcome, b.outcome];
     statuses.sort_by_key(|s| s.as_str());
-    assert_eq!(statuses, [Status::Busy, Status::Drained]);
-    let (winner, loser) = if a.status == Status::Drained {
+    assert_eq!(statuses, [Outcome::Busy, Outcome::Drained]);
+    let (winner, loser) = if a.outcome == Outcome::Drained {
         (a, b)
     } else {
         (b, a)
@@ -204,11 +220,11 @@ async fn a_deadline_reached_mid_backlog_stops_cleanly_and_the_next_run_continues
         .poller
         .collect(
             EventType::Verify,
-            &RunContext::with_budget(Duration::from_secs(2)),
+            &RunContext::with_budget(COLLECTOR, Duration::from_secs(2)),
         )
         .await
         .unwrap();
-    assert_eq!(first.status, Status::OutOfTime);
+    assert_eq!(first.outcome, Outcome::OutOfTime);
     assert!(
         first.events_landed > 0 && first.events_landed < 5_000,
         "{first:?}"
@@ -223,7 +239,7 @@ async fn a_deadline_reached_mid_backlog_stops_cleanly_and_the_next_run_continues
 
     f.sim.clear_faults();
     let second = f.collect(EventType::Verify).await.unwrap();
-    assert_eq!(second.status, Status::Drained);
+    assert_eq!(second.outcome, Outcome::Drained);
     assert_eq!(second.events_landed, pending);
     let records = f.stack.records().await;
     assert_eq!(assert_no_duplicates(&records), 5_000);
@@ -244,7 +260,7 @@ async fn throttling_server_errors_and_a_token_expiring_mid_run_are_survived() {
 
     let started = Instant::now();
     let report = f.collect(EventType::Cis).await.unwrap();
-    assert_eq!(report.status, Status::Drained);
+    assert_eq!(report.outcome, Outcome::Drained);
     assert_eq!(report.events_landed, 2_000);
     let stats = f.sim.stats();
     assert_eq!(stats.throttled, 2);
@@ -252,7 +268,8 @@ async fn throttling_server_errors_and_a_token_expiring_mid_run_are_survived() {
     assert_eq!(stats.unauthorized, 1);
     assert_eq!(stats.tokens_issued, 2, "one token, then one replacement");
     assert_eq!(
-        report.possibly_lost_batches, 1,
+        possibly_lost(&report),
+        1,
         "the 503 retry is reported as a possible loss, the 429 retries are not"
     );
     assert!(
@@ -288,7 +305,7 @@ async fn bounded_retries_end_in_a_loud_failure_after_landing_what_came_before() 
         }
         f.sim.server_errors(u32::MAX, 502);
     };
-    let run = RunContext::with_budget(Duration::from_secs(60));
+    let run = RunContext::with_budget(COLLECTOR, Duration::from_secs(60));
     let (result, ()) = tokio::join!(f.poller.collect(EventType::Cis, &run), flip);
     let error = result.unwrap_err().to_string();
     assert!(error.contains("gave up after 4 attempts"), "{error}");
@@ -342,7 +359,7 @@ async fn a_malformed_or_cut_off_answer_lands_whole_in_unparsed_and_collection_go
     f.sim.seed(spec(sim::EventType::Risk, 1_500, 8));
     f.sim.malformed_bodies(1);
     let report = f.collect(EventType::Risk).await.unwrap();
-    assert_eq!(report.status, Status::Drained);
+    assert_eq!(report.outcome, Outcome::Drained);
     assert_eq!(report.events_landed, 1_000);
     assert_eq!(report.unparsed, 1);
     let unparsed = f.stack.unparsed().await;
@@ -358,7 +375,13 @@ async fn a_malformed_or_cut_off_answer_lands_whole_in_unparsed_and_collection_go
     f.sim.seed(spec(sim::EventType::Risk, 1_000, 9));
     f.sim.truncated_bodies(1);
     let report = f.collect(EventType::Risk).await.unwrap();
-    assert_eq!(report.cut_answers, 1);
+    assert_eq!(report.detail.cut_answers, 1);
+    assert_eq!(
+        report.outcome,
+        Outcome::Degraded,
+        "events beyond the fragment are lost"
+    );
+    assert_eq!(possibly_lost(&report), 1);
     assert_eq!(report.events_landed, 500);
     let unparsed = f.stack.unparsed().await;
     assert_eq!(unparsed.len(), 2);
@@ -414,7 +437,7 @@ async fn stop_deletes_the_stream_and_stops_collection_and_the_next_run_sets_up_a
         ))
         .await
         .unwrap();
-    assert_eq!(stream_only["stream"], "deleted");
+    assert_eq!(stream_only["stream_status"], "deleted");
     assert_eq!(stream_only["collection"], "left_on");
     assert!(f.sim.is_collecting(sim::EventType::Cis));
     assert!(f.sim.info(sim::EventType::Cis).streams.is_empty());
@@ -426,7 +449,7 @@ async fn stop_deletes_the_stream_and_stops_collection_and_the_next_run_sets_up_a
         .handle(invocation(payload, Duration::from_secs(30)))
         .await
         .unwrap();
-    assert_eq!(stopped["stream"], "absent");
+    assert_eq!(stopped["stream_status"], "absent");
     assert_eq!(stopped["collection"], "stopped");
     assert!(!f.sim.is_collecting(sim::EventType::Cis));
     let state = f.state(EventType::Cis).await;
@@ -438,7 +461,7 @@ async fn stop_deletes_the_stream_and_stops_collection_and_the_next_run_sets_up_a
 
     f.sim.seed(spec(sim::EventType::Cis, 5, 12));
     let again = f.collect(EventType::Cis).await.unwrap();
-    assert_eq!(again.setup, Some("done"));
+    assert_eq!(again.detail.setup, Some("done"));
     assert_eq!(again.events_landed, 5);
 }
 
@@ -451,7 +474,7 @@ async fn a_stream_removed_behind_the_pollers_back_is_set_up_again() {
     f.sim.stop_collect(sim::EventType::Verify);
     f.sim.seed(spec(sim::EventType::Verify, 7, 14));
     let report = f.collect(EventType::Verify).await.unwrap();
-    assert_eq!(report.setup, Some("done"));
+    assert_eq!(report.detail.setup, Some("done"));
     assert_eq!(report.events_landed, 7);
     assert!(f.sim.is_collecting(sim::EventType::Verify));
 }
@@ -530,7 +553,7 @@ async fn refused_credentials_fail_the_run_without_leaking_the_secret() {
     let error = poller
         .collect(
             EventType::Cis,
-            &RunContext::with_budget(Duration::from_secs(30)),
+            &RunContext::with_budget(COLLECTOR, Duration::from_secs(30)),
         )
         .await
         .unwrap_err()

@@ -1,6 +1,6 @@
-//! One run of one stream: take the lease, plan the windows from the cursor, and for each window fetch →
-//! land → move the cursor to the window's end. Then the retention guard looks at how far behind the
-//! cursor is.
+//! Collection of one stream, as a [`Source`] of the shared run cycle: plan the windows from the cursor, and for each
+//! window fetch → land → checkpoint the cursor at the window's end. Then the retention guard looks at how far
+//! behind the cursor is. The lease, the deadline, the outcome and the metrics are the run cycle's.
 
 use std::time::{Duration, Instant};
 
@@ -11,20 +11,19 @@ use tributary_shared::landing::streaming::StreamingLanding;
 use tributary_shared::landing::{LandError, LandReport};
 use tributary_shared::metrics::{names, RunMetrics, Unit};
 use tributary_shared::record::Unparsed;
+use tributary_shared::run::events::RetentionGap;
+use tributary_shared::run::{CheckpointError, Finish, Run, Source};
 use tributary_shared::secrets::{Secret, SecretError};
-use tributary_shared::state::{Lease, LeaseOutcome, Progress, RunSummary, StateError};
 
 use crate::client::FetchError;
 use crate::mapping::{self, Provenance, VENDOR};
 use crate::windows::{rfc3339, Window};
-use crate::Poller;
+use crate::{Poller, FUNCTION};
 
 /// Metric names of this function beyond the shared ones.
 pub mod metric {
     /// 1 when cursor lag is past the alarm share of the vendor's retention, else 0.
     pub const RETENTION_ALARM: &str = "RetentionAlarm";
-    /// Seconds of logs that expired at the vendor before they were fetched.
-    pub const RETENTION_GAP_SECONDS: &str = "RetentionGapSeconds";
     /// Windows whose cursor move landed in this run (re-fetches not included).
     pub const WINDOWS_LANDED: &str = "WindowsLanded";
     pub const WINDOWS_REFETCHED: &str = "WindowsRefetched";
@@ -32,12 +31,23 @@ pub mod metric {
     pub const WINDOW_SPLITS: &str = "WindowSplits";
     /// Logs the vendor returned outside the asked window (dropped: they belong to another window).
     pub const LOGS_OUTSIDE_WINDOW: &str = "LogsOutsideWindow";
+
+    use tributary_shared::metrics::Unit;
+
+    /// Emitted on every run, zeros included.
+    pub const ALL: &[(&str, Unit)] = &[
+        (RETENTION_ALARM, Unit::Count),
+        (WINDOWS_LANDED, Unit::Count),
+        (WINDOWS_REFETCHED, Unit::Count),
+        (WINDOW_SPLITS, Unit::Count),
+        (LOGS_OUTSIDE_WINDOW, Unit::Count),
+    ];
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    State(#[from] StateError),
+    Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
@@ -62,22 +72,14 @@ pub struct LostRange {
     pub seconds: i64,
 }
 
-/// What a run did; the handler's answer.
+/// What a run adds to the shared run report.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct RunReport {
-    pub stream: String,
-    /// `ok`, `partial` (out of time), `lease_busy` (another run holds the stream) or `lost_race`.
-    pub outcome: &'static str,
+pub struct WindowDetail {
     /// Windows landed past the old cursor.
     pub windows: u64,
     /// Windows fetched again because they lie within the overlap.
     pub refetched: u64,
-    pub logs: u64,
-    pub unparsed: u64,
-    pub objects: u64,
-    pub bytes: u64,
     pub splits: u64,
-    pub cursor: Option<String>,
     pub cursor_lag_seconds: Option<i64>,
     pub retention_alarm: bool,
     pub lost: Option<LostRange>,
@@ -93,66 +95,41 @@ struct WindowStats {
     newest: Option<DateTime<Utc>>,
 }
 
-pub async fn run(
-    poller: &Poller,
-    stream: &str,
-    owner: &str,
-    deadline: &Deadline,
-    metrics: &RunMetrics,
-) -> Result<RunReport, RunError> {
-    let started_at = Utc::now();
-    let state_key = format!("{VENDOR}#{stream}");
-    let mut report = RunReport {
-        stream: stream.to_owned(),
-        outcome: "ok",
-        ..RunReport::default()
-    };
-    // The lease outlives the run's deadline a little, so a crashed run blocks the next one only briefly.
-    let lease_for = deadline.remaining() + Duration::from_secs(60);
-    let mut lease = match poller
-        .services
-        .state
-        .acquire(&state_key, owner, lease_for)
-        .await?
-    {
-        LeaseOutcome::Acquired(lease) => *lease,
-        LeaseOutcome::HeldByOther { owner, until } => {
-            metrics.count(names::LEASE_BUSY, 1);
-            tracing::info!(
-                message = "Another run holds the stream; nothing to do.",
-                stream = %state_key,
-                holder = %owner,
-                until = ?until
-            );
-            report.outcome = "lease_busy";
-            return Ok(report);
-        }
-    };
+/// One configured stream of security logs.
+pub struct StreamCollection<'p> {
+    pub poller: &'p Poller,
+    pub stream: String,
+}
 
-    let result = collect(poller, &mut lease, deadline, metrics, &mut report).await;
-    retention_guard(poller, &lease, metrics, &mut report);
+impl Source for StreamCollection<'_> {
+    type Detail = WindowDetail;
+    type Error = RunError;
 
-    let (outcome, error) = match &result {
-        Ok(()) => (report.outcome, None),
-        Err(error) => ("error", Some(error.to_string())),
-    };
-    let summary = RunSummary {
-        started_at,
-        outcome,
-        events: report.logs,
-        error,
-    };
-    match poller.services.state.finish(lease, &summary).await {
-        Ok(()) => {}
-        Err(StateError::LostRace { .. }) => {
-            tracing::warn!(message = "The lease expired before the run finished; another run owns the stream now.", stream = %state_key);
-        }
-        Err(error) if result.is_ok() => return Err(error.into()),
-        Err(error) => {
-            tracing::error!(message = "Could not record the run's end.", error = %error);
-        }
+    fn function(&self) -> &'static str {
+        FUNCTION
     }
-    result.map(|()| report)
+
+    fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    fn state_key(&self) -> String {
+        format!("{VENDOR}#{}", self.stream)
+    }
+
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        metric::ALL
+    }
+
+    async fn collect(
+        &self,
+        run: &mut Run<'_>,
+        detail: &mut WindowDetail,
+    ) -> Result<Finish, RunError> {
+        let result = collect(self.poller, run, detail).await;
+        retention_guard(self.poller, run, detail);
+        result
+    }
 }
 
 fn parse_cursor(stream: &str, text: &str) -> Result<DateTime<Utc>, RunError> {
@@ -179,67 +156,50 @@ async fn api_key(poller: &Poller) -> Result<Secret, RunError> {
 
 async fn collect(
     poller: &Poller,
-    lease: &mut Lease,
-    deadline: &Deadline,
-    metrics: &RunMetrics,
-    report: &mut RunReport,
-) -> Result<(), RunError> {
-    let stream = lease.stream().to_owned();
+    run: &mut Run<'_>,
+    detail: &mut WindowDetail,
+) -> Result<Finish, RunError> {
+    let stream = run.stream().to_owned();
     let now = Utc::now();
-    let mut cursor = lease
-        .cursor()
-        .map(|c| parse_cursor(&stream, c))
-        .transpose()?;
-    let plan = poller.config.grid().plan(cursor, now);
+    let grid = poller.config.grid();
+    let mut cursor = run.cursor().map(|c| parse_cursor(&stream, c)).transpose()?;
+    let plan = match cursor {
+        Some(_) => grid.plan(cursor, now),
+        None => {
+            // The first start is persisted by the run cycle, so a first run that lands nothing does not move it.
+            let first = grid.plan(None, now).first_start;
+            let start = run.first_start(|| first.unwrap_or(now)).await?;
+            grid.plan_from_first_start(start, now)
+        }
+    };
 
     if let Some(lost) = plan.lost {
-        let seconds = lost.width().num_seconds();
-        metrics.add(metric::RETENTION_GAP_SECONDS, seconds as f64, Unit::Seconds);
-        tracing::error!(
-            message = "EasySend logs expired before they were fetched; this range is lost.",
-            stream = %stream,
-            lost_start = %rfc3339(lost.start),
-            lost_end = %rfc3339(lost.end),
-            seconds
-        );
-        poller
-            .services
-            .state
-            .set_meta(lease, &[("last_lost_range", &lost.label())])
-            .await?;
-        report.lost = Some(LostRange {
+        run.emit(RetentionGap {
+            stream: &stream,
+            start: lost.start,
+            end: lost.end,
+        });
+        run.set_meta(&[("last_lost_range", &lost.label())]).await?;
+        detail.lost = Some(LostRange {
             start: rfc3339(lost.start),
             end: rfc3339(lost.end),
-            seconds,
+            seconds: lost.width().num_seconds(),
         });
     }
-    if let Some(start) = plan.first_start {
-        tracing::warn!(
-            message = "No cursor for this stream: first run, starting a look-back ago.",
-            stream = %stream,
-            start = %rfc3339(start),
-            lookback_seconds = poller.config.lookback.as_secs()
-        );
-        // Stored at once, so the next run continues from here even if this one lands nothing.
-        poller
-            .services
-            .state
-            .advance(lease, Some(&rfc3339(start)), &Progress::default())
-            .await?;
-        cursor = Some(start);
-    }
     if plan.windows.is_empty() {
-        return Ok(());
+        return Ok(Finish::Drained);
     }
 
     let key = api_key(poller).await?;
     let mut rounds = RoundTrips::new(Duration::from_secs(5));
     for window in plan.windows {
-        if !deadline.allows(rounds.estimate()) {
+        if let Some(finish) = run.stop_before(rounds.estimate()) {
             tracing::info!(message = "Stopping before the deadline; the next run continues.", stream = %stream, next_window = %window);
-            report.outcome = "partial";
-            break;
+            return Ok(finish);
         }
+        let deadline = *run.deadline();
+        let deadline = &deadline;
+        let metrics = run.metrics();
         let refetch = cursor.is_some_and(|c| window.end <= c);
         let began = Instant::now();
         let landed = land_window(poller, &key, &stream, window, deadline, metrics).await;
@@ -248,11 +208,9 @@ async fn collect(
             Ok(done) => done,
             Err(_) if deadline.expired() => {
                 tracing::info!(message = "Ran out of time inside a window; it is fetched again next run.", stream = %stream, window = %window);
-                report.outcome = "partial";
-                break;
+                return Ok(Finish::OutOfTime);
             }
             Err(error) => {
-                metrics.count(names::ERRORS, 1);
                 if matches!(error, RunError::Fetch(FetchError::Unauthorized { .. })) {
                     // A rotated key is picked up by the next run, not by hammering with this one.
                     poller
@@ -265,41 +223,20 @@ async fn collect(
                 return Err(error);
             }
         };
-        metrics.landed(&landing);
-        report.logs += landing.events as u64;
-        report.unparsed += landing.unparsed as u64;
-        report.objects += landing.objects.len() as u64;
-        report.bytes += landing.bytes as u64;
-        report.splits += stats.splits;
+        detail.splits += stats.splits;
         if refetch {
-            report.refetched += 1;
-            metrics.count(metric::WINDOWS_REFETCHED, 1);
+            run.record_landing(&landing, stats.newest);
+            detail.refetched += 1;
+            run.metrics().count(metric::WINDOWS_REFETCHED, 1);
             continue;
         }
-        let progress = Progress {
-            events: landing.events as u64,
-            newest_event_time: stats.newest.map(tributary_shared::record::rfc3339),
-        };
-        match poller
-            .services
-            .state
-            .advance(lease, Some(&rfc3339(window.end)), &progress)
-            .await
-        {
-            Ok(()) => {}
-            Err(error @ StateError::LostRace { .. }) => {
-                metrics.count(names::LOST_RACES, 1);
-                tracing::warn!(message = "Lost the stream to another run; stopping without moving the cursor.", stream = %stream, error = %error);
-                report.outcome = "lost_race";
-                break;
-            }
-            Err(error) => return Err(error.into()),
-        }
+        run.checkpoint(&landing, Some(&rfc3339(window.end)), stats.newest)
+            .await?;
         cursor = Some(window.end);
-        report.windows += 1;
-        metrics.count(metric::WINDOWS_LANDED, 1);
+        detail.windows += 1;
+        run.metrics().count(metric::WINDOWS_LANDED, 1);
     }
-    Ok(())
+    Ok(Finish::Drained)
 }
 
 /// Fetches one grid window (splitting it on 408) into a streaming landing, then commits it. Any error
@@ -409,9 +346,9 @@ async fn fetch_window(
 }
 
 /// Cursor lag as a metric, and the alarm when it passes the configured share of the retention.
-fn retention_guard(poller: &Poller, lease: &Lease, metrics: &RunMetrics, report: &mut RunReport) {
-    report.cursor = lease.cursor().map(str::to_owned);
-    let Some(cursor) = lease
+fn retention_guard(poller: &Poller, run: &Run<'_>, report: &mut WindowDetail) {
+    let metrics = run.metrics();
+    let Some(cursor) = run
         .cursor()
         .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
     else {
@@ -433,7 +370,7 @@ fn retention_guard(poller: &Poller, lease: &Lease, metrics: &RunMetrics, report:
     if alarm {
         tracing::error!(
             message = "EasySend cursor is falling behind the vendor's retention; logs older than the retention are deleted for good.",
-            stream = %lease.stream(),
+            stream = run.stream(),
             cursor = %cursor,
             lag_seconds = lag,
             alarm_after_seconds = threshold,

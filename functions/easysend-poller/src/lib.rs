@@ -13,25 +13,20 @@ pub mod mapping;
 pub mod pages;
 pub mod windows;
 
-use std::time::Duration;
-
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use tributary_shared::deadline::Deadline;
 use tributary_shared::landing::Lander;
-use tributary_shared::metrics::{names, RunMetrics, Unit};
-use tributary_shared::runtime::{self, Error};
+use tributary_shared::run::{self, RunContext, RunFailure, RunReport};
+use tributary_shared::runtime::Error;
 use tributary_shared::schedule::Invocation;
 use tributary_shared::services::Services;
 
 use crate::client::EasySendClient;
+use crate::collect::{StreamCollection, WindowDetail};
 use crate::config::EasySendConfig;
 
 /// The function's name in metrics, logs and `tributary.collector`.
 pub const FUNCTION: &str = "easysend-poller";
-
-/// The time budget of an invocation whose context carries no deadline (a test's `Context::default()`).
-const UNBOUNDED_BUDGET: Duration = Duration::from_secs(300);
 
 /// Everything built once per process and shared by every invocation.
 pub struct Poller {
@@ -70,29 +65,23 @@ impl Poller {
 }
 
 /// The Lambda handler: a scheduled event (Scheduler input or Rule envelope) naming the stream, or none.
-/// Answers with a [`collect::RunReport`]; a failed window is an error.
+/// Answers with the run's report; a failed run is an error.
 pub async fn handle(poller: &Poller, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let (payload, context) = event.into_parts();
     let stream = Invocation::parse(&payload).stream_in(&[poller.config.stream.as_str()])?;
-    let deadline = if context.deadline == 0 {
-        Deadline::after(UNBOUNDED_BUDGET)
-    } else {
-        runtime::deadline(&context, poller.services.config.safety_margin)
+    let run = RunContext::from_lambda(FUNCTION, &context, poller.services.config.safety_margin);
+    Ok(collect_stream(poller, &stream, &run).await?.to_value())
+}
+
+/// One run of `stream` (the handler's work; the operator CLI's backfill runs a stream of its own).
+pub async fn collect_stream(
+    poller: &Poller,
+    stream: &str,
+    run: &RunContext,
+) -> Result<RunReport<WindowDetail>, RunFailure> {
+    let source = StreamCollection {
+        poller,
+        stream: stream.to_owned(),
     };
-    let owner = runtime::lease_owner(FUNCTION, &context);
-    let metrics = RunMetrics::new(FUNCTION, &stream);
-    let result = collect::run(poller, &stream, &owner, &deadline, &metrics).await;
-    metrics.set(
-        names::TIME_LEFT_MS,
-        deadline.remaining().as_millis() as f64,
-        Unit::Milliseconds,
-    );
-    if result.is_err() && metrics.get(names::ERRORS) == 0.0 {
-        metrics.count(names::ERRORS, 1);
-    }
-    metrics.emit();
-    match result {
-        Ok(report) => Ok(serde_json::to_value(report)?),
-        Err(error) => Err(error.into()),
-    }
+    run::run(&poller.services, run, &source).await
 }

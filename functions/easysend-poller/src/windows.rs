@@ -122,17 +122,31 @@ impl Grid {
                 (from, lost, None)
             }
         };
-        let mut windows = Vec::new();
-        let mut start = from;
-        while start + self.size <= horizon {
-            windows.push(Window::new(start, start + self.size));
-            start += self.size;
-        }
         Plan {
-            windows,
+            windows: Self::windows(from, horizon, self.size),
             lost,
             first_start,
         }
+    }
+
+    /// The plan of a stream without a cursor whose first start was chosen (and stored) by an earlier run.
+    pub fn plan_from_first_start(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Plan {
+        let horizon = align_down(now - self.lag, self.size);
+        Plan {
+            windows: Self::windows(start, horizon, self.size),
+            lost: None,
+            first_start: Some(start),
+        }
+    }
+
+    fn windows(from: DateTime<Utc>, horizon: DateTime<Utc>, size: Duration) -> Vec<Window> {
+        let mut windows = Vec::new();
+        let mut start = from;
+        while start + size <= horizon {
+            windows.push(Window::new(start, start + size));
+            start += size;
+        }
+        windows
     }
 }
 

@@ -12,21 +12,18 @@ pub mod recent;
 pub mod session;
 pub mod sse;
 
-use std::time::Duration;
-
-use lambda_runtime::{Context, LambdaEvent};
-use serde_json::{json, Value};
-use tributary_shared::deadline::Deadline;
-use tributary_shared::landing::Lander;
-use tributary_shared::metrics::{names, RunMetrics, Unit};
-use tributary_shared::runtime::{self, Error};
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use serde_json::Value;
+use tributary_shared::metrics::Unit;
+use tributary_shared::run::{self, Finish, Run, RunContext, RunFailure, RunReport, Source};
+use tributary_shared::runtime::Error;
 use tributary_shared::schedule::Invocation;
 use tributary_shared::services::Services;
-use tributary_shared::state::{LeaseOutcome, RunSummary};
 
 use crate::client::LookoutClient;
 use crate::config::LookoutConfig;
-use crate::session::{Session, Stop};
+use crate::session::{Session, SessionError, Stop};
 
 /// `tributary.collector` and the `Function` metric dimension.
 pub const COLLECTOR: &str = "lookout-stream";
@@ -44,7 +41,6 @@ pub struct Collector {
     services: Services,
     config: LookoutConfig,
     client: LookoutClient,
-    lander: Lander,
 }
 
 impl Collector {
@@ -55,12 +51,10 @@ impl Collector {
             services.http.clone(),
             services.secrets.clone(),
         );
-        let lander = services.lander(COLLECTOR);
         Collector {
             services,
             config,
             client,
-            lander,
         }
     }
 
@@ -74,127 +68,92 @@ impl Collector {
         &self.config
     }
 
-    /// The handler: one bounded session. Answers what it did; fails when events could not be
-    /// landed or the stream could not be read, so the failure shows as a Lambda error.
+    /// The handler: one bounded session. Answers what it did; fails when events could not be landed or the
+    /// stream could not be read, so the failure shows as a Lambda error.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let stream = Invocation::parse(&event.payload).stream_in(&[STREAM])?;
-        let deadline = runtime::deadline(&event.context, self.services.config.safety_margin);
-        let metrics = RunMetrics::new(COLLECTOR, &stream);
-        let result = self
-            .collect(&stream, &event.context, deadline, &metrics)
-            .await;
-        if result.is_err() {
-            metrics.count(names::ERRORS, 1);
-        }
-        metrics.set(
-            names::TIME_LEFT_MS,
-            deadline.remaining().as_millis() as f64,
-            Unit::Milliseconds,
+        let run = RunContext::from_lambda(
+            COLLECTOR,
+            &event.context,
+            self.services.config.safety_margin,
         );
-        metrics.emit();
-        result
+        Ok(self.collect(&stream, &run).await?.to_value())
+    }
+
+    /// One bounded session on `stream`.
+    pub async fn collect(
+        &self,
+        stream: &str,
+        run: &RunContext,
+    ) -> Result<RunReport<SessionDetail>, RunFailure> {
+        let source = StreamSession {
+            collector: self,
+            stream,
+        };
+        run::run(&self.services, run, &source).await
+    }
+}
+
+/// What a session adds to the shared run report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SessionDetail {
+    /// Why reading stopped: `deadline`, `idle` or `lost_lease`.
+    pub stopped: &'static str,
+    pub flushes: u64,
+    pub connections: u64,
+    pub duplicates_skipped: u64,
+}
+
+/// The event stream, as a [`Source`] of the shared run cycle.
+struct StreamSession<'c> {
+    collector: &'c Collector,
+    stream: &'c str,
+}
+
+impl Source for StreamSession<'_> {
+    type Detail = SessionDetail;
+    type Error = SessionError;
+
+    fn function(&self) -> &'static str {
+        COLLECTOR
+    }
+
+    fn stream(&self) -> &str {
+        self.stream
+    }
+
+    fn state_key(&self) -> String {
+        state_key(self.stream)
+    }
+
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        session::metric::ALL
     }
 
     async fn collect(
         &self,
-        stream: &str,
-        context: &Context,
-        deadline: Deadline,
-        metrics: &RunMetrics,
-    ) -> Result<Value, Error> {
-        let started_at = chrono::Utc::now();
-        let owner = runtime::lease_owner(COLLECTOR, context);
-        // The lease lasts exactly as long as this invocation can: a crashed run frees the stream
-        // at its deadline, and Lambda never lets it run past that.
-        let lease_for = Duration::from_millis(
-            context
-                .deadline
-                .saturating_sub(chrono::Utc::now().timestamp_millis() as u64),
-        );
-        let key = state_key(stream);
-        let lease = match self.services.state.acquire(&key, &owner, lease_for).await? {
-            LeaseOutcome::Acquired(lease) => *lease,
-            LeaseOutcome::HeldByOther { owner, until } => {
-                metrics.count(names::LEASE_BUSY, 1);
-                tracing::info!(
-                    message = "Another session holds the stream; not starting a second one.",
-                    stream = %key,
-                    holder = %owner,
-                    until = ?until
-                );
-                return Ok(json!({"stream": stream, "status": "busy", "holder": owner}));
-            }
-        };
+        run: &mut Run<'_>,
+        detail: &mut SessionDetail,
+    ) -> Result<Finish, SessionError> {
         tracing::info!(
             message = "Session starting.",
-            stream = %key,
-            checkpoint = lease.cursor().unwrap_or(""),
-            time_budget_ms = deadline.remaining().as_millis() as u64
+            stream = self.stream,
+            checkpoint = run.cursor().unwrap_or(""),
+            time_budget_ms = run.deadline().remaining().as_millis() as u64
         );
-        let session = Session::new(
-            &self.config,
-            &self.client,
-            &self.lander,
-            &self.services.state,
-            metrics,
-            stream,
-            deadline,
-            lease,
-        );
-        let (lease, result) = session.run().await;
-        let summary = |outcome: &'static str, events: u64, error: Option<String>| RunSummary {
-            started_at,
-            outcome,
-            events,
-            error,
-        };
-        match result {
-            Ok(outcome) => {
-                let stop = outcome.stop.unwrap_or(Stop::Deadline);
-                if stop != Stop::LostLease {
-                    if let Err(error) = self
-                        .services
-                        .state
-                        .finish(lease, &summary("ok", outcome.events, None))
-                        .await
-                    {
-                        tracing::warn!(message = "Could not record the end of the session.", error = %error);
-                    }
-                }
-                tracing::info!(
-                    message = "Session ended.",
-                    stream = %key,
-                    stop = stop.as_str(),
-                    events = outcome.events,
-                    unparsed = outcome.unparsed,
-                    checkpoint = outcome.cursor.as_deref().unwrap_or("")
-                );
-                Ok(json!({
-                    "stream": stream,
-                    "status": if stop == Stop::LostLease { "lost_lease" } else { "ok" },
-                    "stopped": stop.as_str(),
-                    "events": outcome.events,
-                    "unparsed": outcome.unparsed,
-                    "objects": outcome.objects,
-                    "flushes": outcome.flushes,
-                    "connections": outcome.connections,
-                    "duplicates_skipped": outcome.duplicates,
-                    "cursor": outcome.cursor,
-                }))
-            }
-            Err(error) => {
-                let text = error.to_string();
-                tracing::error!(message = "Session failed.", stream = %key, error = %text);
-                if let Err(finish_error) = self
-                    .services
-                    .state
-                    .finish(lease, &summary("error", 0, Some(text.clone())))
-                    .await
-                {
-                    tracing::warn!(message = "Could not record the failed session.", error = %finish_error);
-                }
-                Err(text.into())
-            }
-        }
+        let config = &self.collector.config;
+        let outcome = Session::new(config, &self.collector.client, run, self.stream)
+            .run()
+            .await?;
+        let stop = outcome.stop.unwrap_or(Stop::Deadline);
+        detail.stopped = stop.as_str();
+        detail.flushes = outcome.flushes;
+        detail.connections = outcome.connections;
+        detail.duplicates_skipped = outcome.duplicates;
+        Ok(match stop {
+            Stop::Idle => Finish::Drained,
+            // A lost lease is the run cycle's to report; it knows already.
+            Stop::Deadline | Stop::LostLease => Finish::OutOfTime,
+        })
     }
 }

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tributary_shared::deadline::{Deadline, RoundTrips};
-use tributary_shared::landing::{LandError, Lander, ObjectNaming};
-use tributary_shared::metrics::{names, RunMetrics};
-use tributary_shared::record::{rfc3339, Record, Unparsed};
-use tributary_shared::state::{Lease, Progress, StateError, StateStore};
+use tributary_shared::landing::{LandError, ObjectNaming};
+use tributary_shared::metrics::names;
+use tributary_shared::record::{Record, Unparsed};
+use tributary_shared::run::{CheckpointError, Run};
 
 use crate::client::{ClientError, LookoutClient, Resume};
 use crate::config::LookoutConfig;
@@ -32,6 +32,16 @@ pub mod metric {
     pub const HEARTBEAT_TIMEOUTS: &str = "HeartbeatTimeouts";
     pub const DUPLICATES_SKIPPED: &str = "DuplicatesSkipped";
     pub const TOKEN_REFRESHES: &str = "TokenRefreshes";
+
+    use tributary_shared::metrics::Unit;
+
+    /// Emitted on every run, zeros included.
+    pub const ALL: &[(&str, Unit)] = &[
+        (RECONNECTS, Unit::Count),
+        (HEARTBEAT_TIMEOUTS, Unit::Count),
+        (DUPLICATES_SKIPPED, Unit::Count),
+        (TOKEN_REFRESHES, Unit::Count),
+    ];
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,13 +51,15 @@ pub enum SessionError {
     #[error(transparent)]
     Land(#[from] LandError),
     #[error(transparent)]
-    State(StateError),
+    Checkpoint(CheckpointError),
     #[error("Lookout answered 401 again with a freshly issued token: {0}")]
     StillUnauthorized(String),
     #[error(
         "the stream failed {failures} times in a row without delivering an event; last: {last}"
     )]
     Unreachable { failures: u32, last: String },
+    #[error("the session never got an answer from Lookout ({attempts} attempts); last: {last}")]
+    NeverConnected { attempts: u32, last: String },
 }
 
 /// Why the session ended without an error.
@@ -101,23 +113,24 @@ enum ConnectionEnd {
     Stop(Stop),
 }
 
-pub struct Session<'a> {
+pub struct Session<'a, 'r> {
     config: &'a LookoutConfig,
     client: &'a LookoutClient,
-    lander: &'a Lander,
-    state: &'a StateStore,
-    metrics: &'a RunMetrics,
+    run: &'a mut Run<'r>,
     stream: &'a str,
     deadline: Deadline,
-    lease: Lease,
     /// The checkpoint in the state table.
     committed: Option<String>,
     /// The id of the last frame read: where a reconnect resumes.
     received: Option<String>,
     /// Recent event ids, to drop exact repeats a server sends again after a reconnect.
     recent: RecentIds,
-    /// Where the very first session starts, fixed once so reconnects before any event do not move it.
+    /// Where a stream without a checkpoint starts, persisted by the run cycle so neither a reconnect nor a
+    /// failed first run moves it.
     first_since: Option<DateTime<Utc>>,
+    /// Failed attempts to open the stream, and the last failure, for a session that never got an answer.
+    open_failures: u32,
+    last_failure: Option<String>,
     records: Vec<Record>,
     unparsed: Vec<Unparsed>,
     buffered_since: Option<Instant>,
@@ -129,19 +142,15 @@ pub struct Session<'a> {
     outcome: Outcome,
 }
 
-impl<'a> Session<'a> {
-    #[allow(clippy::too_many_arguments)]
+impl<'a, 'r> Session<'a, 'r> {
     pub fn new(
         config: &'a LookoutConfig,
         client: &'a LookoutClient,
-        lander: &'a Lander,
-        state: &'a StateStore,
-        metrics: &'a RunMetrics,
+        run: &'a mut Run<'r>,
         stream: &'a str,
-        deadline: Deadline,
-        lease: Lease,
     ) -> Self {
-        let committed = lease.cursor().map(str::to_owned);
+        let committed = run.cursor().map(str::to_owned);
+        let deadline = *run.deadline();
         let deadline = match config.session_limit {
             Some(limit) => deadline.cap(limit),
             None => deadline,
@@ -149,9 +158,7 @@ impl<'a> Session<'a> {
         Session {
             config,
             client,
-            lander,
-            state,
-            metrics,
+            run,
             stream,
             deadline,
             recent: {
@@ -162,9 +169,10 @@ impl<'a> Session<'a> {
                 recent
             },
             first_since: None,
+            open_failures: 0,
+            last_failure: None,
             received: committed.clone(),
             committed,
-            lease,
             records: Vec::new(),
             unparsed: Vec::new(),
             buffered_since: None,
@@ -176,9 +184,30 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Runs the session; gives the lease back (possibly advanced) with the result.
-    pub async fn run(mut self) -> (Lease, Result<Outcome, SessionError>) {
-        let result = self.run_inner().await;
+    /// Runs the session.
+    pub async fn run(mut self) -> Result<Outcome, SessionError> {
+        if self.committed.is_none() {
+            let lookback =
+                chrono::Duration::from_std(self.config.effective_lookback()).unwrap_or_default();
+            match self.run.first_start(|| Utc::now() - lookback).await {
+                Ok(since) => self.first_since = Some(since),
+                Err(error) => return Err(SessionError::Checkpoint(error)),
+            }
+        }
+        let result = match self.run_inner().await {
+            // Connected to nothing in the whole session: an unreachable or refusing host is a failure, not a quiet
+            // stream.
+            Ok(stop) if stop != Stop::LostLease && self.outcome.connections == 0 => {
+                Err(SessionError::NeverConnected {
+                    attempts: self.open_failures,
+                    last: self
+                        .last_failure
+                        .clone()
+                        .unwrap_or_else(|| "no attempt fitted in the time budget".to_owned()),
+                })
+            }
+            other => other,
+        };
         let result = match result {
             Ok(stop) => Ok(stop),
             // Whatever went wrong, what was read and not landed is landed now, so the next run
@@ -191,12 +220,11 @@ impl<'a> Session<'a> {
                 }
             },
         };
-        let result = result.map(|stop| {
+        result.map(|stop| {
             self.outcome.stop = Some(stop);
             self.outcome.cursor = self.committed.clone();
             self.outcome.clone()
-        });
-        (self.lease, result)
+        })
     }
 
     async fn run_inner(&mut self) -> Result<Stop, SessionError> {
@@ -208,18 +236,7 @@ impl<'a> Session<'a> {
             }
             let resume = match &self.received {
                 Some(id) => Resume::After(id.clone()),
-                None => {
-                    let lookback = self.config.effective_lookback();
-                    let since = *self.first_since.get_or_insert_with(|| {
-                        Utc::now() - chrono::Duration::from_std(lookback).unwrap_or_default()
-                    });
-                    tracing::warn!(
-                        message = "No checkpoint yet: starting from the configured look-back.",
-                        stream = self.stream,
-                        start_time = %rfc3339(since)
-                    );
-                    Resume::Since(since)
-                }
+                None => Resume::Since(self.first_since.unwrap_or_else(Utc::now)),
             };
             let delay = match self.open(&resume).await {
                 Ok(response) => {
@@ -252,7 +269,7 @@ impl<'a> Session<'a> {
                         }
                         ConnectionEnd::Silent => {
                             failures += 1;
-                            self.metrics.count(metric::HEARTBEAT_TIMEOUTS, 1);
+                            self.run.metrics().count(metric::HEARTBEAT_TIMEOUTS, 1);
                             tracing::warn!(
                                 message = "No heartbeat; dropping the connection.",
                                 silent_ms = (self.config.heartbeat * 2).as_millis() as u64
@@ -264,6 +281,8 @@ impl<'a> Session<'a> {
                 Err(SessionError::Client(error)) if retryable(&error) => {
                     failures += 1;
                     let text = error.to_string();
+                    self.open_failures += 1;
+                    self.last_failure = Some(text.clone());
                     self.check_failures(failures, &text)?;
                     tracing::warn!(message = "Could not open the stream; trying again.", error = %text, failures);
                     self.backoff(failures)
@@ -271,7 +290,7 @@ impl<'a> Session<'a> {
                 Err(error) => return Err(error),
             };
             self.check_failures(failures, "the stream keeps ending without events")?;
-            self.metrics.count(metric::RECONNECTS, 1);
+            self.run.metrics().count(metric::RECONNECTS, 1);
             // Wait, but land what is due meanwhile and never past the stop point.
             let until = Instant::now() + delay;
             while Instant::now() < until {
@@ -328,20 +347,26 @@ impl<'a> Session<'a> {
 
     /// Opens a connection, refreshing the token once if the server answers 401.
     async fn open(&self, resume: &Resume) -> Result<reqwest::Response, SessionError> {
-        let token = self.client.token(&self.deadline, self.metrics).await?;
+        let token = self
+            .client
+            .token(&self.deadline, self.run.metrics())
+            .await?;
         match self
             .client
-            .connect(resume, &token, &self.deadline, self.metrics)
+            .connect(resume, &token, &self.deadline, self.run.metrics())
             .await
         {
             Err(ClientError::Unauthorized { detail }) => {
                 tracing::info!(message = "Access token refused; fetching a new one.", detail = %detail);
-                self.metrics.count(metric::TOKEN_REFRESHES, 1);
+                self.run.metrics().count(metric::TOKEN_REFRESHES, 1);
                 self.client.invalidate_token().await;
-                let token = self.client.token(&self.deadline, self.metrics).await?;
+                let token = self
+                    .client
+                    .token(&self.deadline, self.run.metrics())
+                    .await?;
                 match self
                     .client
-                    .connect(resume, &token, &self.deadline, self.metrics)
+                    .connect(resume, &token, &self.deadline, self.run.metrics())
                     .await
                 {
                     Err(ClientError::Unauthorized { detail }) => {
@@ -363,7 +388,10 @@ impl<'a> Session<'a> {
                 .saturating_sub(self.flush_times.estimate())
     }
 
-    fn stop_due(&self) -> Option<Stop> {
+    fn stop_due(&mut self) -> Option<Stop> {
+        if self.run.lease_lost() {
+            return Some(Stop::LostLease);
+        }
         if self.deadline.remaining() <= self.flush_times.estimate() {
             return Some(Stop::Deadline);
         }
@@ -409,7 +437,7 @@ impl<'a> Session<'a> {
                 Ok(Ok(Some(chunk))) => {
                     last_bytes = Instant::now();
                     if let Err(error) = parser.push(&chunk) {
-                        self.metrics.count(names::ERRORS, 1);
+                        self.run.metrics().count(names::ERRORS, 1);
                         return Ok(ConnectionEnd::Broken(error.to_string()));
                     }
                     while let Some(frame) = parser.next_frame() {
@@ -472,7 +500,7 @@ impl<'a> Session<'a> {
     }
 
     fn on_events(&mut self, frame: Frame) {
-        self.metrics.count(names::PAGES, 1);
+        self.run.metrics().count(names::PAGES, 1);
         let frame_id = frame
             .id
             .as_deref()
@@ -491,7 +519,7 @@ impl<'a> Session<'a> {
                         Ok(record) => {
                             if !self.recent.insert(&record.id) {
                                 self.outcome.duplicates += 1;
-                                self.metrics.count(metric::DUPLICATES_SKIPPED, 1);
+                                self.run.metrics().count(metric::DUPLICATES_SKIPPED, 1);
                                 continue;
                             }
                             last_id = Some(record.id.clone());
@@ -512,7 +540,7 @@ impl<'a> Session<'a> {
             }
             Err(error) => {
                 tracing::warn!(message = "Malformed events frame; landing it as unparsed.", error = %error, sse_id = frame_id);
-                self.metrics.count(names::ERRORS, 1);
+                self.run.metrics().count(names::ERRORS, 1);
                 self.unparsed.push(unparsed(
                     &frame.data,
                     &error.to_string(),
@@ -557,54 +585,28 @@ impl<'a> Session<'a> {
         let started = Instant::now();
         let tag = self.stream;
         let report = self
-            .lander
+            .run
+            .lander()
             .land(
                 &self.records,
                 &self.unparsed,
                 ObjectNaming::FirstEvent { tag },
             )
             .await?;
-        self.metrics.landed(&report);
-        let progress = Progress {
-            events: (report.events + report.unparsed) as u64,
-            newest_event_time: self.newest.map(rfc3339),
-        };
         let cursor = self.received.clone();
         match self
-            .state
-            .advance(&mut self.lease, cursor.as_deref(), &progress)
+            .run
+            .checkpoint(&report, cursor.as_deref(), self.newest)
             .await
         {
             Ok(()) => {}
-            Err(StateError::LostRace { .. }) => {
-                self.metrics.count(names::LOST_RACES, 1);
-                tracing::warn!(
-                    message = "Lost the lease; stopping without advancing the checkpoint.",
-                    stream = self.stream,
-                    landed = report.events
-                );
+            Err(CheckpointError::LeaseLost) => {
                 self.records.clear();
                 self.unparsed.clear();
                 return Ok(Some(Stop::LostLease));
             }
-            Err(error) => return Err(SessionError::State(error)),
+            Err(error) => return Err(SessionError::Checkpoint(error)),
         }
-        if let Some(newest) = self.newest {
-            let lag = (Utc::now() - newest).num_milliseconds().max(0) as f64 / 1000.0;
-            self.metrics.set(
-                names::CURSOR_LAG_SECONDS,
-                lag,
-                tributary_shared::metrics::Unit::Seconds,
-            );
-        }
-        tracing::info!(
-            message = "Landed and checkpointed.",
-            stream = self.stream,
-            events = report.events,
-            unparsed = report.unparsed,
-            objects = report.objects.len(),
-            cursor = cursor.as_deref().unwrap_or("")
-        );
         // Time spent landing is not the stream being idle: a slow flush must not end the session as idle.
         self.last_event_at += started.elapsed();
         self.outcome.events += report.events as u64;

@@ -59,7 +59,7 @@ pub(crate) fn record_outcome<R>(
     started: Instant,
     handled: &Handled<R>,
 ) {
-    let metrics = RunMetrics::new(FUNCTION, protocol);
+    let metrics = RunMetrics::new(FUNCTION, protocol).with_zeros(metric_names::ALL);
     metrics.count(names::REQUESTS, 1);
     let duration_ms = started.elapsed().as_millis() as u64;
     match (&handled.report, &handled.rejection) {

@@ -64,6 +64,22 @@ pub mod metric_names {
     pub const AUTH_FAILURES: &str = "AuthFailures";
     /// Requests answered as retryable because the credentials secret could not be read.
     pub const SECRETS_FAILURES: &str = "SecretsFailures";
+
+    use tributary_shared::metrics::{names, Unit};
+
+    /// Emitted on every request, zeros included, so an alarm never reads "missing data" as healthy.
+    pub const ALL: &[(&str, Unit)] = &[
+        (names::REQUESTS, Unit::Count),
+        (names::EVENTS_LANDED, Unit::Count),
+        (names::BYTES_LANDED, Unit::Bytes),
+        (names::OBJECTS_LANDED, Unit::Count),
+        (names::UNPARSED, Unit::Count),
+        (names::ERRORS, Unit::Count),
+        (REJECTED, Unit::Count),
+        (STORAGE_FAILURES, Unit::Count),
+        (AUTH_FAILURES, Unit::Count),
+        (SECRETS_FAILURES, Unit::Count),
+    ];
 }
 
 /// Where the accepted credentials come from.

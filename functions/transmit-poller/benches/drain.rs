@@ -101,7 +101,7 @@ async fn main() {
     let report = poller
         .collect(
             EventType::Cis,
-            &RunContext::with_budget(Duration::from_secs(3600)),
+            &RunContext::with_budget(transmit_poller::COLLECTOR, Duration::from_secs(3600)),
         )
         .await
         .expect("the drain succeeds");

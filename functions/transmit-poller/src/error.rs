@@ -2,9 +2,9 @@
 //! for the events.
 
 use tributary_shared::landing::LandError;
+use tributary_shared::run::CheckpointError;
 use tributary_shared::schedule::InvocationError;
 use tributary_shared::secrets::SecretError;
-use tributary_shared::state::StateError;
 
 use crate::client::ClientError;
 use crate::event_type::EventType;
@@ -23,12 +23,8 @@ pub enum PollerError {
         #[source]
         source: ClientError,
     },
-    #[error("Transmit {event_type}: {source}")]
-    State {
-        event_type: EventType,
-        #[source]
-        source: StateError,
-    },
+    #[error("Transmit: {0}")]
+    Checkpoint(#[from] CheckpointError),
     #[error(
         "Transmit {event_type}/{stream_id}: batch {batch}: {source}. Transmit had already handed \
          these events out, so they cannot be collected again; {landed_before} events of this run \
@@ -42,20 +38,10 @@ pub enum PollerError {
         #[source]
         source: Box<LandError>,
     },
-    #[error("Transmit {event_type}: another run ({owner}) holds the lease{until}; try again when it has finished")]
-    Busy {
-        event_type: EventType,
-        owner: String,
-        until: String,
-    },
 }
 
 impl PollerError {
     pub(crate) fn client(event_type: EventType) -> impl FnOnce(ClientError) -> PollerError {
         move |source| PollerError::Client { event_type, source }
-    }
-
-    pub(crate) fn state(event_type: EventType) -> impl FnOnce(StateError) -> PollerError {
-        move |source| PollerError::State { event_type, source }
     }
 }

@@ -17,61 +17,23 @@ pub mod event_type;
 pub mod mapping;
 pub mod operations;
 
-use std::time::Duration;
-
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use tributary_shared::deadline::Deadline;
-use tributary_shared::runtime::{self, Error};
+use tributary_shared::run::{self, RunFailure, RunReport};
+use tributary_shared::runtime::Error;
 use tributary_shared::schedule::Invocation;
 use tributary_shared::services::Services;
 
 pub use client::{ClientError, Credentials, TransmitClient};
 pub use config::TransmitConfig;
-pub use drain::{RunReport, Status};
+pub use drain::{CollectDetail, TypeCollection};
 pub use error::PollerError;
 pub use event_type::EventType;
-pub use operations::{StopReport, StopScope};
+pub use operations::{Stop, StopReport, StopScope};
+pub use tributary_shared::run::{Outcome, RunContext};
 
 /// `tributary.collector` of every record, and the `Function` metric dimension.
 pub const COLLECTOR: &str = "transmit-poller";
-
-/// How long a lease outlives the invocation's own deadline, so a run that dies without
-/// releasing it blocks the next one only briefly.
-const LEASE_SLACK: Duration = Duration::from_secs(30);
-
-/// The invocation's identity and time: who holds the lease, until when to work.
-#[derive(Debug, Clone)]
-pub struct RunContext {
-    /// The lease owner: the Lambda request id, or a unique local id.
-    pub id: String,
-    /// When to have stopped (the Lambda deadline minus the safety margin).
-    pub deadline: Deadline,
-    /// How long to take the lease for: to the Lambda deadline plus a little.
-    pub lease_for: Duration,
-}
-
-impl RunContext {
-    /// From a Lambda context (its deadline in epoch milliseconds and request id).
-    pub fn from_lambda(context: &Context, safety_margin: Duration) -> RunContext {
-        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
-        let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
-        RunContext {
-            id: runtime::lease_owner(COLLECTOR, context),
-            deadline: Deadline::from_epoch_millis(context.deadline, safety_margin),
-            lease_for: left + LEASE_SLACK,
-        }
-    }
-
-    /// A run with `budget` from now (tools, the operator CLI).
-    pub fn with_budget(budget: Duration) -> RunContext {
-        RunContext {
-            id: runtime::lease_owner(COLLECTOR, &Context::default()),
-            deadline: Deadline::after(budget),
-            lease_for: budget + LEASE_SLACK,
-        }
-    }
-}
 
 /// What an invocation asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,31 +86,34 @@ impl Poller {
     /// The handler: `{"type": "cis"}` (or a Rule envelope naming it) collects;
     /// `{"operation": "stop" | "delete-stream", "type": …}` takes the stream down.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let run = RunContext::from_lambda(&event.context, self.services.config.safety_margin);
-        let result = self.invoke(&event.payload, &run).await;
-        if let Err(error) = &result {
-            if matches!(
-                error,
-                PollerError::Invocation(_) | PollerError::UnknownOperation(_)
-            ) {
-                tracing::error!(message = "Invocation rejected.", error = %error);
-            }
-        }
-        Ok(result?)
+        let run = RunContext::from_lambda(
+            COLLECTOR,
+            &event.context,
+            self.services.config.safety_margin,
+        );
+        self.invoke(&event.payload, &run).await
     }
 
     /// The handler's work without the Lambda wrapping (tests, the operator CLI).
-    pub async fn invoke(&self, payload: &Value, run: &RunContext) -> Result<Value, PollerError> {
+    pub async fn invoke(&self, payload: &Value, run: &RunContext) -> Result<Value, Error> {
         let invocation = Invocation::parse(payload);
-        let operation = Operation::parse(invocation.operation.as_deref())?;
-        let name = invocation.stream_in(&EventType::NAMES)?;
-        let event_type =
-            EventType::parse(&name).expect("stream_in only returns one of the allowed names");
-        let value = match operation {
-            Operation::Collect => to_value(&self.collect(event_type, run).await?),
-            Operation::Stop(scope) => to_value(&self.stop(event_type, scope, run).await?),
+        let parsed = Operation::parse(invocation.operation.as_deref()).and_then(|operation| {
+            let name = invocation.stream_in(&EventType::NAMES)?;
+            let event_type =
+                EventType::parse(&name).expect("stream_in only returns one of the allowed names");
+            Ok((operation, event_type))
+        });
+        let (operation, event_type) = match parsed {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                tracing::error!(message = "Invocation rejected.", error = %error);
+                return Err(error.into());
+            }
         };
-        Ok(value)
+        Ok(match operation {
+            Operation::Collect => self.collect(event_type, run).await?.to_value(),
+            Operation::Stop(scope) => self.stop(event_type, scope, run).await?.to_value(),
+        })
     }
 
     /// One collection run of `event_type`.
@@ -156,10 +121,12 @@ impl Poller {
         &self,
         event_type: EventType,
         run: &RunContext,
-    ) -> Result<RunReport, PollerError> {
-        let result = drain::collect(self, event_type, run).await;
-        self.after(&result).await;
-        result
+    ) -> Result<RunReport<CollectDetail>, RunFailure> {
+        let source = TypeCollection {
+            poller: self,
+            event_type,
+        };
+        run::run(&self.services, run, &source).await
     }
 
     /// Takes `event_type`'s stream down (see [`operations`]).
@@ -168,22 +135,29 @@ impl Poller {
         event_type: EventType,
         scope: StopScope,
         run: &RunContext,
-    ) -> Result<StopReport, PollerError> {
-        let result = operations::stop(self, event_type, scope, run).await;
-        self.after(&result).await;
-        result
+    ) -> Result<RunReport<StopReport>, RunFailure> {
+        let source = Stop {
+            poller: self,
+            event_type,
+            scope,
+        };
+        run::run(&self.services, run, &source).await
     }
 
     /// Refused credentials may have been rotated: read the secret afresh next time.
-    async fn after<T>(&self, result: &Result<T, PollerError>) {
+    pub(crate) async fn forget_refused<T>(
+        &self,
+        result: Result<T, PollerError>,
+    ) -> Result<T, PollerError> {
         if let Err(PollerError::Client {
             source: ClientError::Credentials { .. },
             ..
-        }) = result
+        }) = &result
         {
             self.services.secrets.forget(&self.config.secret_id).await;
             self.client.forget_token().await;
         }
+        result
     }
 
     /// The OIDC client id and secret from Secrets Manager (cached by the shared secrets cache).
@@ -194,10 +168,6 @@ impl Poller {
             client_secret: secret.field("client_secret")?,
         })
     }
-}
-
-fn to_value<T: serde::Serialize>(report: &T) -> Value {
-    serde_json::to_value(report).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
@@ -219,12 +189,5 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("explode"));
-    }
-
-    #[test]
-    fn contexts_without_request_ids_get_distinct_owners() {
-        let a = RunContext::from_lambda(&Context::default(), Duration::ZERO);
-        let b = RunContext::from_lambda(&Context::default(), Duration::ZERO);
-        assert_ne!(a.id, b.id);
     }
 }

@@ -7,17 +7,18 @@
 //! deletes every stream of that type on Transmit. Events the stream had not handed out are gone
 //! with it: run a collection first if they matter. Disable the type's schedule before stopping,
 //! or the next scheduled run sets collection up again.
+//!
+//! A stop runs through the shared run cycle like a collection (the type's lease, so it never races a collection
+//! run; its outcome in state and metrics), collecting nothing.
 
 use serde::Serialize;
-use tributary_shared::metrics::{names, RunMetrics};
-use tributary_shared::record::rfc3339;
-use tributary_shared::state::{LeaseOutcome, RunSummary};
+use tributary_shared::run::{Finish, Run, Source};
 
 use crate::client::{Call, Setup};
 use crate::drain::{META_SETUP_AT, META_SETUP_STREAM};
 use crate::error::PollerError;
 use crate::event_type::EventType;
-use crate::{Poller, RunContext, COLLECTOR};
+use crate::{Poller, COLLECTOR};
 
 /// How much to take down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,68 +40,72 @@ impl StopScope {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// What a stop adds to the shared run report.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StopReport {
     #[serde(rename = "type")]
     pub event_type: &'static str,
     pub stream_id: String,
     pub operation: &'static str,
     /// `deleted` or `absent` (it did not exist).
-    pub stream: &'static str,
+    pub stream_status: &'static str,
     /// `stopped`, `was_off`, or `left_on` (delete-stream).
     pub collection: &'static str,
 }
 
-/// Deletes the stream (and, for [`StopScope::Collection`], stops collection of the type), under
-/// the type's lease so it never races a collection run. State forgets the setup, so a later
-/// collection run sets everything up again.
-pub async fn stop(
-    poller: &Poller,
-    event_type: EventType,
-    scope: StopScope,
-    run: &RunContext,
-) -> Result<StopReport, PollerError> {
-    let metrics = RunMetrics::new(COLLECTOR, event_type.as_str());
-    let result = stop_under_lease(poller, event_type, scope, run, &metrics).await;
-    if let Err(error) = &result {
-        metrics.count(names::ERRORS, 1);
-        tracing::error!(message = "Stop failed.", event_type = %event_type, error = %error);
-    }
-    metrics.emit();
-    result
+/// Deletes the stream (and, for [`StopScope::Collection`], stops collection of the type). State forgets the
+/// setup, so a later collection run sets everything up again.
+pub struct Stop<'p> {
+    pub poller: &'p Poller,
+    pub event_type: EventType,
+    pub scope: StopScope,
 }
 
-async fn stop_under_lease(
-    poller: &Poller,
-    event_type: EventType,
-    scope: StopScope,
-    run: &RunContext,
-    metrics: &RunMetrics,
-) -> Result<StopReport, PollerError> {
-    let state = &poller.services.state;
-    let stream_id = poller.config.stream_id.as_str();
-    let started_at = chrono::Utc::now();
-    let mut lease = match state
-        .acquire(&event_type.state_key(), &run.id, run.lease_for)
-        .await
-        .map_err(PollerError::state(event_type))?
-    {
-        LeaseOutcome::Acquired(lease) => *lease,
-        LeaseOutcome::HeldByOther { owner, until } => {
-            return Err(PollerError::Busy {
-                event_type,
-                owner,
-                until: until
-                    .map(|u| format!(" until {}", rfc3339(u)))
-                    .unwrap_or_default(),
-            })
-        }
-    };
-    let work = async {
+impl Source for Stop<'_> {
+    type Detail = StopReport;
+    type Error = PollerError;
+
+    fn function(&self) -> &'static str {
+        COLLECTOR
+    }
+
+    fn stream(&self) -> &str {
+        self.event_type.as_str()
+    }
+
+    fn state_key(&self) -> String {
+        self.event_type.state_key()
+    }
+
+    async fn collect(
+        &self,
+        run: &mut Run<'_>,
+        report: &mut StopReport,
+    ) -> Result<Finish, PollerError> {
+        let result = self.take_down(run, report).await;
+        self.poller.forget_refused(result).await
+    }
+}
+
+impl Stop<'_> {
+    async fn take_down(
+        &self,
+        run: &mut Run<'_>,
+        report: &mut StopReport,
+    ) -> Result<Finish, PollerError> {
+        let (poller, event_type) = (self.poller, self.event_type);
+        let stream_id = poller.config.stream_id.as_str();
+        report.event_type = event_type.as_str();
+        report.stream_id = stream_id.to_owned();
+        report.operation = match self.scope {
+            StopScope::Stream => "delete-stream",
+            StopScope::Collection => "stop",
+        };
         let credentials = poller.credentials().await?;
+        let deadline = *run.deadline();
         let call = Call {
-            deadline: &run.deadline,
-            metrics,
+            deadline: &deadline,
+            metrics: run.metrics(),
             credentials: &credentials,
         };
         let deleted = poller
@@ -108,7 +113,12 @@ async fn stop_under_lease(
             .delete_stream(&call, event_type, stream_id)
             .await
             .map_err(PollerError::client(event_type))?;
-        let collection = match scope {
+        report.stream_status = if deleted == Setup::Done {
+            "deleted"
+        } else {
+            "absent"
+        };
+        report.collection = match self.scope {
             StopScope::Stream => "left_on",
             StopScope::Collection => match poller
                 .client
@@ -120,41 +130,15 @@ async fn stop_under_lease(
                 Setup::AlreadySo => "was_off",
             },
         };
-        state
-            .set_meta(&mut lease, &[(META_SETUP_STREAM, ""), (META_SETUP_AT, "")])
-            .await
-            .map_err(PollerError::state(event_type))?;
-        Ok::<_, PollerError>(StopReport {
-            event_type: event_type.as_str(),
-            stream_id: stream_id.to_owned(),
-            operation: match scope {
-                StopScope::Stream => "delete-stream",
-                StopScope::Collection => "stop",
-            },
-            stream: if deleted == Setup::Done {
-                "deleted"
-            } else {
-                "absent"
-            },
-            collection,
-        })
-    };
-    let result = work.await;
-    let summary = RunSummary {
-        started_at,
-        outcome: if result.is_ok() { "stopped" } else { "failed" },
-        events: 0,
-        error: result.as_ref().err().map(ToString::to_string),
-    };
-    let finished = state.finish(lease, &summary).await;
-    let report = result?;
-    finished.map_err(PollerError::state(event_type))?;
-    tracing::info!(
-        message = "Stream taken down.",
-        event_type = %event_type,
-        stream_id,
-        stream = report.stream,
-        collection = report.collection
-    );
-    Ok(report)
+        run.set_meta(&[(META_SETUP_STREAM, ""), (META_SETUP_AT, "")])
+            .await?;
+        tracing::info!(
+            message = "Stream taken down.",
+            event_type = %event_type,
+            stream_id,
+            stream = report.stream_status,
+            collection = report.collection
+        );
+        Ok(Finish::Drained)
+    }
 }

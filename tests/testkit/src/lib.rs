@@ -106,7 +106,8 @@ impl Stack {
             prefix: self.prefix.clone(),
             table: self.table.clone(),
             safety_margin: Duration::from_secs(1),
-            lease_ttl: Duration::from_secs(45),
+            // Short, so a test that aborts a run sees its stream freed quickly; heartbeats renew it meanwhile.
+            lease_ttl: Duration::from_secs(3),
             gzip_level: 6,
             secrets_ttl: Duration::from_secs(300),
             http: test_http_policy(),
@@ -138,9 +139,10 @@ impl Stack {
             .expect("move the cursor");
         let summary = RunSummary {
             started_at: chrono::Utc::now(),
-            outcome: "ok",
+            outcome: "drained",
             events: progress.events,
             error: None,
+            losses: None,
         };
         state
             .finish(*lease, &summary)

@@ -14,12 +14,11 @@ use std::time::Duration as StdDuration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
-use easysend_poller::collect::{self, RunError, RunReport};
+use easysend_poller::collect::WindowDetail;
 use easysend_poller::config::EasySendConfig;
 use easysend_poller::windows::align_down;
-use easysend_poller::{Poller, FUNCTION};
-use tributary_shared::deadline::Deadline;
-use tributary_shared::metrics::RunMetrics;
+use easysend_poller::{collect_stream, Poller, FUNCTION};
+use tributary_shared::run::{RunContext, RunFailure, RunReport};
 use tributary_shared::services::Services;
 use tributary_shared::state::{PARTITION_KEY, TTL_ATTRIBUTE};
 
@@ -52,7 +51,7 @@ pub enum BackfillError {
         seconds: i64,
     },
     #[error(transparent)]
-    Run(#[from] RunError),
+    Run(#[from] RunFailure),
 }
 
 /// What was asked, what the grid made of it, and what the run did.
@@ -62,7 +61,7 @@ pub struct BackfillReport {
     pub stream: String,
     pub first_window_start: String,
     pub last_window_end: String,
-    pub run: RunReport,
+    pub run: RunReport<WindowDetail>,
 }
 
 fn text(at: DateTime<Utc>) -> String {
@@ -150,13 +149,7 @@ pub async fn backfill(
     let stream = stream_name(&base.stream, start, end);
     let config = bounded_config(base, start, end, now);
     let poller = Poller::new(services.clone(), config);
-    let owner = format!(
-        "tributary-ctl-{}-{}",
-        std::process::id(),
-        now.timestamp_millis()
-    );
-    let metrics = RunMetrics::new(FUNCTION, &stream);
-    let run = collect::run(&poller, &stream, &owner, &Deadline::after(budget), &metrics).await?;
+    let run = collect_stream(&poller, &stream, &RunContext::with_budget(FUNCTION, budget)).await?;
     expire_later(services, &format!("easysend#{stream}"), now).await;
     Ok(BackfillReport {
         stream: format!("easysend#{stream}"),

@@ -17,6 +17,8 @@ pub struct StreamStatus {
     pub last_run_outcome: Option<String>,
     pub last_run_events: Option<u64>,
     pub last_run_error: Option<String>,
+    /// What a `degraded` run lost, possibly lost or skipped.
+    pub last_run_losses: Option<String>,
     /// Who holds the lease, if it has not expired.
     pub lease_holder: Option<String>,
     pub lease_until: Option<String>,
@@ -47,6 +49,7 @@ impl StreamStatus {
             last_run_outcome: state.last_run_outcome.clone(),
             last_run_events: state.last_run_events,
             last_run_error: state.last_run_error.clone(),
+            last_run_losses: state.last_run_losses.clone(),
             lease_holder: live_lease.and(state.lease_owner.clone()),
             lease_until: live_lease.map(tributary_shared::record::rfc3339),
             events_landed_total: state.events_landed_total,
@@ -144,6 +147,9 @@ pub fn render(streams: &[StreamStatus]) -> String {
     for s in streams {
         if let Some(error) = &s.last_run_error {
             out.push_str(&format!("\n{}: last run failed: {error}\n", s.stream));
+        }
+        if let Some(losses) = &s.last_run_losses {
+            out.push_str(&format!("\n{}: last run degraded: {losses}\n", s.stream));
         }
     }
     out

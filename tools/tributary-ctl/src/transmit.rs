@@ -3,14 +3,23 @@
 
 use std::time::Duration;
 
-use transmit_poller::{EventType, Poller, PollerError, RunContext, StopReport, StopScope};
+use transmit_poller::{EventType, Outcome, Poller, RunContext, StopReport, StopScope, COLLECTOR};
+use tributary_shared::run::{RunFailure, RunReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StopError {
     #[error("unknown Transmit event type {0:?}; expected cis, admin, risk or verify")]
     UnknownType(String),
+    #[error(
+        "another run ({held_by}) holds the {event_type} stream; try again when it has finished"
+    )]
+    Busy { event_type: String, held_by: String },
+    #[error(
+        "the {event_type} stream was taken over by another run before the stop finished; try again"
+    )]
+    LostLease { event_type: String },
     #[error(transparent)]
-    Poller(#[from] PollerError),
+    Failed(#[from] RunFailure),
 }
 
 /// Deletes the deployment's stream of `event_type`, and unless `stream_only`, stops collection of the type.
@@ -19,7 +28,7 @@ pub async fn stop(
     event_type: &str,
     stream_only: bool,
     budget: Duration,
-) -> Result<StopReport, StopError> {
+) -> Result<RunReport<StopReport>, StopError> {
     let event_type = EventType::parse(event_type)
         .ok_or_else(|| StopError::UnknownType(event_type.to_owned()))?;
     let scope = if stream_only {
@@ -27,9 +36,23 @@ pub async fn stop(
     } else {
         StopScope::Collection
     };
-    Ok(poller
-        .stop(event_type, scope, &RunContext::with_budget(budget))
-        .await?)
+    let report = poller
+        .stop(
+            event_type,
+            scope,
+            &RunContext::with_budget(COLLECTOR, budget),
+        )
+        .await?;
+    match report.outcome {
+        Outcome::Busy => Err(StopError::Busy {
+            event_type: event_type.to_string(),
+            held_by: report.held_by.unwrap_or_default(),
+        }),
+        Outcome::LostLease => Err(StopError::LostLease {
+            event_type: event_type.to_string(),
+        }),
+        _ => Ok(report),
+    }
 }
 
 /// What the operator must do next, or the next scheduled run sets the stream up again.

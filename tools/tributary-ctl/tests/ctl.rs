@@ -103,7 +103,7 @@ async fn status_shows_cursor_lag_last_run_lease_holder_and_events_landed() {
     let cis = by_stream["transmit#cis"];
     assert_eq!(cis["cursor"], "cursor-7");
     assert_eq!(cis["events_landed_total"], 42);
-    assert_eq!(cis["last_run_outcome"], "ok");
+    assert_eq!(cis["last_run_outcome"], "drained");
     assert_eq!(
         cis["lease_holder"],
         Value::Null,
@@ -123,7 +123,9 @@ async fn status_shows_cursor_lag_last_run_lease_holder_and_events_landed() {
         .find(|l| l.starts_with("transmit#cis"))
         .unwrap();
     assert!(
-        cis_line.contains("cursor-7") && cis_line.contains("ok (42)") && cis_line.contains("free")
+        cis_line.contains("cursor-7")
+            && cis_line.contains("drained (42)")
+            && cis_line.contains("free")
     );
     assert!(cis_line.trim_end().ends_with("42"), "{cis_line}");
 }
@@ -162,7 +164,7 @@ async fn transmit_stop_deletes_the_stream_and_stops_collection_of_the_type() {
 
     let output = ctl(&stack, &vars, &["transmit", "stop", "--type", "cis"]).await;
     let report = stdout_json(&output);
-    assert_eq!(report["stream"], "deleted");
+    assert_eq!(report["stream_status"], "deleted");
     assert_eq!(report["collection"], "stopped");
     assert!(!sim.is_collecting(EventType::Cis));
     assert_eq!(sim.pending(EventType::Cis, "tributary"), None);
@@ -172,7 +174,8 @@ async fn transmit_stop_deletes_the_stream_and_stops_collection_of_the_type() {
     let status = stdout_json(&ctl(&stack, &[], &["status", "--json"]).await);
     let cis = &status.as_array().unwrap()[0];
     assert_eq!(cis["stream"], "transmit#cis");
-    assert_eq!(cis["last_run_outcome"], "stopped");
+    assert_eq!(cis["last_run_outcome"], "drained");
+    assert_eq!(cis["last_run_events"], 0, "the stop collected nothing");
 }
 
 /// A log as EasySend writes it (zoneless time with microseconds).
@@ -217,8 +220,8 @@ async fn easysend_backfill_recollects_a_late_log_without_duplicating_or_moving_t
         )
         .await,
     );
-    assert_eq!(first["outcome"], "ok", "{first}");
-    assert_eq!(first["logs"], 60);
+    assert_eq!(first["outcome"], "drained", "{first}");
+    assert_eq!(first["events_landed"], 60);
 
     // A log EasySend wrote late, dated two and a half hours ago: far behind the scheduled run's overlap.
     let late_at = now - chrono::Duration::minutes(150) + chrono::Duration::seconds(17);
@@ -231,7 +234,7 @@ async fn easysend_backfill_recollects_a_late_log_without_duplicating_or_moving_t
         )
         .await,
     );
-    assert_eq!(again["outcome"], "ok");
+    assert_eq!(again["outcome"], "drained");
     let landed_late = |records: &[Value]| {
         records
             .iter()
@@ -258,7 +261,7 @@ async fn easysend_backfill_recollects_a_late_log_without_duplicating_or_moving_t
     )
     .await;
     let report = stdout_json(&output);
-    assert_eq!(report["run"]["outcome"], "ok", "{report}");
+    assert_eq!(report["run"]["outcome"], "drained", "{report}");
     // 20 minutes on a 5-minute grid: five windows, four if both ends fall exactly on grid points.
     let windows = report["run"]["windows"].as_u64().unwrap();
     assert!((4..=5).contains(&windows), "{report}");
