@@ -22,6 +22,10 @@ pub mod names {
     pub const TIME_LEFT_MS: &str = "TimeLeftMs";
     pub const LEASE_BUSY: &str = "LeaseBusy";
     pub const LOST_RACES: &str = "LostRaces";
+    /// Records landed under the `_invalid` fallback partition (event type or time not a valid partition value).
+    pub const PARTITION_FALLBACKS: &str = "PartitionFallbacks";
+    /// Records an earlier write of a key held that a rewrite lacked, kept in the object (a re-fetch returned less).
+    pub const RECORDS_KEPT: &str = "RecordsKeptOnOverwrite";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +92,11 @@ impl RunMetrics {
         self.count(names::UNPARSED, report.unparsed as u64);
         self.count(names::OBJECTS_LANDED, report.objects.len() as u64);
         self.add(names::BYTES_LANDED, report.bytes as f64, Unit::Bytes);
+        self.count(
+            names::PARTITION_FALLBACKS,
+            report.partition_fallbacks as u64,
+        );
+        self.count(names::RECORDS_KEPT, report.kept_from_earlier as u64);
     }
 
     /// The EMF document for this run.
