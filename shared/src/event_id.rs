@@ -17,6 +17,12 @@ pub fn digest_hex(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..16])
 }
 
+/// The first 128 bits of SHA-256 of `bytes` as a number: for sets of ids held in memory (16 bytes each).
+pub fn digest_u128(bytes: &[u8]) -> u128 {
+    let digest = Sha256::digest(bytes);
+    u128::from_be_bytes(digest[..16].try_into().expect("SHA-256 has 32 bytes"))
+}
+
 /// Canonical JSON: object keys sorted bytewise at every level (explicitly, so it does not depend on how
 /// `serde_json` stores maps), numbers and strings as `serde_json` writes them.
 pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {

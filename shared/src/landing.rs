@@ -3,19 +3,26 @@
 //!
 //! Callers land a batch *before* they advance a cursor or ask the vendor for more; a failed landing is an error
 //! that says how many events did not land.
+//!
+//! Every object is written by one module ([`object`]), for in-memory batches ([`Lander::land`]) and streamed ones
+//! ([`streaming`]) alike: it carries its record count in `x-amz-meta-lines`, and an overwrite never removes a
+//! record that landed before (a re-fetch that returns less keeps the union, reported as
+//! [`LandReport::kept_from_earlier`]). Partition values are validated in [`crate::keys`]; records that do not
+//! fit their own partition land under `_invalid` ([`LandReport::partition_fallbacks`]).
 
+mod earlier;
+mod object;
 pub mod streaming;
 
 use std::collections::BTreeMap;
 
-use aws_sdk_s3::primitives::ByteStream;
 use chrono::Utc;
 use futures_util::stream::{self, StreamExt};
 
 use crate::event_id::digest_hex;
-use crate::keys::{Partition, UNPARSED};
-use crate::ndjson::GzipNdjson;
+use crate::keys::Partition;
 use crate::record::{LineStamp, Record, Unparsed};
+use object::ObjectWriter;
 
 /// How the `<object-id>` of each partition's object is derived. Never from the wall clock or randomness.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +32,8 @@ pub enum ObjectNaming<'a> {
     Content { tag: &'a str },
     /// `<tag>-<digest of the first event id in the object>`. For replayable streams (Lookout): a session that
     /// resumes from the same checkpoint meets the same first event of each partition again and overwrites what a
-    /// crashed session wrote there, whatever its flush boundaries were.
+    /// crashed session wrote there, whatever its flush boundaries were. The one scheme whose overwrite replaces
+    /// instead of keeping the union: see [`object::ObjectWriter::superseding`] for why nothing is lost.
     FirstEvent { tag: &'a str },
     /// `<tag>` exactly. For re-fetchable windows (EasySend): the tag names the window, so a re-fetch overwrites
     /// the window's objects with a superset.
@@ -64,18 +72,29 @@ impl ObjectNaming<'_> {
 #[derive(Debug, Clone)]
 pub struct LandedObject {
     pub key: String,
+    /// Lines in the object as written, including `kept_from_earlier`; also its `x-amz-meta-lines`.
     pub lines: usize,
+    /// Lines an earlier write of the same key held that this batch lacked, kept in the object.
+    pub kept_from_earlier: usize,
     pub bytes: usize,
+    /// Parts of its multipart upload; 0 when it went up with one `PutObject`.
+    pub parts: usize,
 }
 
 /// What one landing wrote.
 #[derive(Debug, Clone, Default)]
 pub struct LandReport {
     pub objects: Vec<LandedObject>,
-    /// Mapped records landed.
+    /// Mapped records of this batch landed.
     pub events: usize,
-    /// Unparsed items landed under `_unparsed`.
+    /// Unparsed items of this batch landed under `_unparsed`.
     pub unparsed: usize,
+    /// Records and unparsed items that an earlier write of the same keys held and this batch lacked (a re-fetch
+    /// that returned less): kept, not counted in `events` or `unparsed`.
+    pub kept_from_earlier: usize,
+    /// Records of this batch whose event type or time could not be a partition value, landed under `_invalid`
+    /// (counted in `events` too).
+    pub partition_fallbacks: usize,
     /// Compressed bytes written.
     pub bytes: usize,
     /// Uncompressed NDJSON bytes.
@@ -109,11 +128,10 @@ pub struct Lander {
     gzip_level: u32,
 }
 
-struct Body {
-    key: String,
-    bytes: Vec<u8>,
-    lines: usize,
-    uncompressed: usize,
+/// One batch's objects, by partition, before they are written.
+struct Objects {
+    open: BTreeMap<Partition, ObjectWriter>,
+    partition_fallbacks: usize,
 }
 
 impl Lander {
@@ -154,8 +172,8 @@ impl Lander {
         unparsed: &[Unparsed],
         naming: ObjectNaming<'_>,
     ) -> Result<LandReport, LandError> {
-        let bodies = self.encode(records, unparsed, naming);
-        self.put_all(bodies).await
+        let objects = self.encode(records, unparsed, naming);
+        self.write_all(objects).await
     }
 
     /// Encodes the objects a landing would write, without writing them (benchmarks measure this part alone).
@@ -166,8 +184,9 @@ impl Lander {
         naming: ObjectNaming<'_>,
     ) -> Vec<(String, Vec<u8>)> {
         self.encode(records, unparsed, naming)
-            .into_iter()
-            .map(|b| (b.key, b.bytes))
+            .open
+            .into_values()
+            .map(ObjectWriter::into_encoded)
             .collect()
     }
 
@@ -176,124 +195,120 @@ impl Lander {
         records: &[Record],
         unparsed: &[Unparsed],
         naming: ObjectNaming<'_>,
-    ) -> Vec<Body> {
+    ) -> Objects {
         let stamp = LineStamp::now(self.collector);
         let mut groups: BTreeMap<Partition, Vec<&Record>> = BTreeMap::new();
         for record in records {
             groups
-                .entry(Partition::new(
+                .entry(Partition::for_event(
                     record.vendor,
-                    &*record.event_type,
+                    &record.event_type,
                     record.timestamp,
                 ))
                 .or_default()
                 .push(record);
         }
-        let mut bodies = Vec::with_capacity(groups.len() + 1);
+        let mut objects = Objects {
+            open: BTreeMap::new(),
+            partition_fallbacks: 0,
+        };
         for (partition, group) in groups {
-            let object_id = naming.object_id(group.iter().map(|r| r.id.as_str()));
-            let mut body = GzipNdjson::new(self.gzip_level);
-            for record in &group {
-                body.push_with(|out| record.to_line(out, &stamp));
+            if partition.is_fallback() {
+                objects.partition_fallbacks += group.len();
             }
-            bodies.push(Body {
-                key: partition.key(&self.prefix, &object_id),
-                lines: body.lines(),
-                uncompressed: body.uncompressed_bytes(),
-                bytes: body.finish(),
-            });
+            let object_id = naming.object_id(group.iter().map(|r| r.id.as_str()));
+            // An in-memory batch is written with one request per object: no part size.
+            let mut object =
+                ObjectWriter::new(self, partition.key(&self.prefix, &object_id), usize::MAX);
+            if matches!(naming, ObjectNaming::FirstEvent { .. }) {
+                object = object.superseding();
+            }
+            for record in &group {
+                object.push(&record.id, |out| record.to_line(out, &stamp));
+            }
+            objects.open.insert(partition, object);
         }
         if let Some(first) = unparsed.first() {
             // Unparsed items have no trustworthy event time, so they are filed by ingestion hour; their ids are
-            // digests of the raw text, so the same bad input lands under the same key.
-            let partition = Partition::new(first.vendor, UNPARSED, Utc::now());
+            // digests of the raw text and where it came from, so the same bad input met again at the same place
+            // lands under the same key, and met elsewhere under another.
+            let partition = Partition::unparsed(first.vendor, Utc::now());
             let ids: Vec<String> = unparsed.iter().map(Unparsed::id).collect();
             let object_id = ObjectNaming::Content { tag: naming.tag() }
                 .object_id(ids.iter().map(String::as_str));
-            let mut body = GzipNdjson::new(self.gzip_level);
-            for item in unparsed {
-                body.push_with(|out| item.to_line(out, &stamp));
+            let mut object =
+                ObjectWriter::new(self, partition.key(&self.prefix, &object_id), usize::MAX);
+            for (item, id) in unparsed.iter().zip(&ids) {
+                object.push(id, |out| item.to_line(out, &stamp));
             }
-            bodies.push(Body {
-                key: partition.key(&self.prefix, &object_id),
-                lines: body.lines(),
-                uncompressed: body.uncompressed_bytes(),
-                bytes: body.finish(),
-            });
+            objects.open.insert(partition, object);
         }
-        bodies
+        objects
     }
 
-    async fn put_all(&self, bodies: Vec<Body>) -> Result<LandReport, LandError> {
-        let total: usize = bodies.iter().map(|b| b.lines).sum();
-        let unparsed_prefix = format!("event_type={UNPARSED}/");
-        let results: Vec<(LandedObject, usize, Result<(), String>)> = stream::iter(bodies)
-            .map(|body| async move {
-                let object = LandedObject {
-                    key: body.key.clone(),
-                    lines: body.lines,
-                    bytes: body.bytes.len(),
-                };
-                let result = self
-                    .s3
-                    .put_object()
-                    .bucket(&self.bucket)
-                    .key(&body.key)
-                    .content_type("application/x-ndjson")
-                    .metadata("lines", body.lines.to_string())
-                    .metadata("collector", self.collector)
-                    .body(ByteStream::from(body.bytes))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| crate::aws::error_text(&e));
-                (object, body.uncompressed, result)
+    /// Writes every object of a batch (four at a time) and reports them together.
+    async fn write_all(&self, objects: Objects) -> Result<LandReport, LandError> {
+        let total: usize = objects.open.values().map(ObjectWriter::lines).sum();
+        let results: Vec<_> = stream::iter(objects.open)
+            .map(|(partition, object)| async move {
+                let key = object.key().to_owned();
+                let lines = object.lines();
+                (partition, key, lines, object.finish(self).await)
             })
             .buffer_unordered(4)
             .collect()
             .await;
 
-        let mut report = LandReport::default();
+        let mut report = LandReport {
+            partition_fallbacks: objects.partition_fallbacks,
+            ..LandReport::default()
+        };
         let mut failure: Option<(String, String)> = None;
         let mut not_landed = 0;
-        for (object, uncompressed, result) in results {
+        for (partition, key, lines, result) in results {
             match result {
-                Ok(()) => {
-                    if object.key.contains(&unparsed_prefix) {
-                        report.unparsed += object.lines;
+                Ok(written) => {
+                    if partition.is_unparsed() {
+                        report.unparsed += lines;
                     } else {
-                        report.events += object.lines;
+                        report.events += lines;
                     }
-                    report.bytes += object.bytes;
-                    report.uncompressed_bytes += uncompressed;
-                    report.objects.push(object);
+                    report.kept_from_earlier += written.kept;
+                    report.bytes += written.bytes;
+                    report.uncompressed_bytes += written.uncompressed;
+                    report.objects.push(LandedObject {
+                        key: written.key,
+                        lines: written.lines,
+                        kept_from_earlier: written.kept,
+                        bytes: written.bytes,
+                        parts: written.parts,
+                    });
                 }
                 Err(reason) => {
-                    not_landed += object.lines;
-                    failure.get_or_insert((object.key, reason));
+                    not_landed += lines;
+                    failure.get_or_insert((key, reason));
                 }
             }
         }
-        match failure {
-            None => Ok(report),
-            Some((key, reason)) => {
-                tracing::error!(
-                    message = "Landing failed.",
-                    bucket = %self.bucket,
-                    key = %key,
-                    error = %reason,
-                    not_landed,
-                    total
-                );
-                Err(LandError {
-                    bucket: self.bucket.clone(),
-                    key,
-                    reason,
-                    not_landed,
-                    landed: total - not_landed,
-                    total,
-                })
-            }
-        }
+        report.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        let Some((key, reason)) = failure else {
+            return Ok(report);
+        };
+        tracing::error!(
+            message = "Landing failed.",
+            bucket = %self.bucket,
+            key = %key,
+            error = %reason,
+            not_landed,
+            total
+        );
+        Err(LandError {
+            bucket: self.bucket.clone(),
+            key,
+            reason,
+            not_landed,
+            landed: total - not_landed,
+            total,
+        })
     }
 }

@@ -29,6 +29,10 @@ pub mod names {
     pub const SKIPPED_EVENTS: &str = "SkippedEvents";
     /// Seconds of vendor history that expired before it was fetched.
     pub const RETENTION_GAP_SECONDS: &str = "RetentionGapSeconds";
+    /// Records landed under the `_invalid` fallback partition (event type or time not a valid partition value).
+    pub const PARTITION_FALLBACKS: &str = "PartitionFallbacks";
+    /// Records an earlier write of a key held that a rewrite lacked, kept in the object (a re-fetch returned less).
+    pub const RECORDS_KEPT: &str = "RecordsKeptOnOverwrite";
 }
 
 /// The counters every collection run emits, zeros included, so an alarm never reads "missing data" as healthy.
@@ -48,6 +52,8 @@ pub const RUN_COUNTERS: &[(&str, Unit)] = &[
     (names::POSSIBLY_LOST_BATCHES, Unit::Count),
     (names::SKIPPED_EVENTS, Unit::Count),
     (names::RETENTION_GAP_SECONDS, Unit::Seconds),
+    (names::PARTITION_FALLBACKS, Unit::Count),
+    (names::RECORDS_KEPT, Unit::Count),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +131,11 @@ impl RunMetrics {
         self.count(names::UNPARSED, report.unparsed as u64);
         self.count(names::OBJECTS_LANDED, report.objects.len() as u64);
         self.add(names::BYTES_LANDED, report.bytes as f64, Unit::Bytes);
+        self.count(
+            names::PARTITION_FALLBACKS,
+            report.partition_fallbacks as u64,
+        );
+        self.count(names::RECORDS_KEPT, report.kept_from_earlier as u64);
     }
 
     /// The EMF document for this run.

@@ -320,9 +320,16 @@ impl Unparsed {
         self
     }
 
-    /// The id of the raw text, stable across re-collection.
+    /// The id of this occurrence: a digest of the raw text *and* of where it came from (its context), so the
+    /// same bad input met again at the same place (a retry) gets the same id, while the same text from another
+    /// stream position, window or request gets another one and is kept beside it.
     pub fn id(&self) -> String {
-        crate::event_id::digest_hex(self.raw.as_bytes())
+        let mut canonical = Vec::with_capacity(self.raw.len() + 128);
+        crate::event_id::write_canonical(
+            &serde_json::json!({"raw": self.raw, "context": self.context}),
+            &mut canonical,
+        );
+        crate::event_id::digest_hex(&canonical)
     }
 
     pub fn to_line(&self, out: &mut Vec<u8>, stamp: &LineStamp) {
@@ -426,5 +433,18 @@ mod tests {
         assert_eq!(v["event"]["dataset"], "lookout._unparsed");
         assert_eq!(v["error"]["message"], "expected value at line 1");
         assert_eq!(v["tributary"]["stream"], "lookout");
+    }
+
+    #[test]
+    fn the_same_bad_text_from_another_position_is_another_occurrence() {
+        let at = |cursor: &str| {
+            Unparsed::new("lookout", "data:{oops", "bad").with_context("cursor", cursor)
+        };
+        assert_eq!(at("41").id(), at("41").id(), "a retry keeps its id");
+        assert_ne!(at("41").id(), at("42").id());
+        assert_ne!(
+            at("41").id(),
+            Unparsed::new("lookout", "data:{oops", "bad").id()
+        );
     }
 }
