@@ -299,13 +299,8 @@ impl StateStore {
     /// Gives the lease back without recording a run (operations that are not collection runs).
     pub async fn release(&self, lease: Lease) -> Result<(), StateError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(lease.stream()))
+            .held_update(&lease)
             .update_expression("REMOVE lease_owner, lease_until_ms")
-            .condition_expression("lease_owner = :owner")
-            .expression_attribute_values(":owner", s(&lease.owner))
             .send()
             .await;
         match result {
@@ -365,18 +360,41 @@ impl StateStore {
             request = request.expression_attribute_values(":newest", s(keep_newest));
         }
         let update = format!("SET {} ADD events_landed_total :events", sets.join(", "));
-        match request
-            .update_expression(update)
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-        {
+        self.update_held(
+            lease,
+            request.update_expression(update),
+            "UpdateItem(advance)",
+        )
+        .await
+    }
+
+    /// An update of `lease`'s item, conditional on still holding it.
+    fn held_update(
+        &self,
+        lease: &Lease,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(lease.stream()))
+            .condition_expression("lease_owner = :owner")
+            .expression_attribute_values(":owner", s(&lease.owner))
+    }
+
+    /// Sends a conditional update of a held stream and keeps the lease's state current with what it wrote.
+    async fn update_held(
+        &self,
+        lease: &mut Lease,
+        request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+        operation: &'static str,
+    ) -> Result<(), StateError> {
+        match request.return_values(ReturnValue::AllNew).send().await {
             Ok(output) => {
                 lease.state = parse_item(lease.stream(), output.attributes.unwrap_or_default())?;
                 Ok(())
             }
             Err(e) if is_conditional_failure(&e) => Err(self.lost_race(lease)),
-            Err(e) => Err(self.dynamo_error("UpdateItem(advance)", lease.stream(), &e)),
+            Err(e) => Err(self.dynamo_error(operation, lease.stream(), &e)),
         }
     }
 
@@ -390,12 +408,7 @@ impl StateStore {
             return Ok(());
         }
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(lease.stream()))
-            .condition_expression("lease_owner = :owner")
-            .expression_attribute_values(":owner", s(&lease.owner))
+            .held_update(lease)
             .expression_attribute_names("#meta", "meta");
         let mut sets = Vec::new();
         for (i, (key, value)) in values.iter().enumerate() {
@@ -404,31 +417,15 @@ impl StateStore {
                 .expression_attribute_names(format!("#k{i}"), *key)
                 .expression_attribute_values(format!(":v{i}"), s(*value));
         }
-        match request
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-        {
-            Ok(output) => {
-                lease.state = parse_item(lease.stream(), output.attributes.unwrap_or_default())?;
-                Ok(())
-            }
-            Err(e) if is_conditional_failure(&e) => Err(self.lost_race(lease)),
-            Err(e) => Err(self.dynamo_error("UpdateItem(meta)", lease.stream(), &e)),
-        }
+        let request = request.update_expression(format!("SET {}", sets.join(", ")));
+        self.update_held(lease, request, "UpdateItem(meta)").await
     }
 
     /// Records how the run ended and releases the lease in one write. If the lease was lost meanwhile, nothing
     /// is written (the other run owns the item now).
     pub async fn finish(&self, lease: Lease, summary: &RunSummary) -> Result<(), StateError> {
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(lease.stream()))
-            .condition_expression("lease_owner = :owner")
-            .expression_attribute_values(":owner", s(&lease.owner))
+            .held_update(&lease)
             .expression_attribute_values(":started", s(rfc3339(summary.started_at)))
             .expression_attribute_values(":finished", s(rfc3339(Utc::now())))
             .expression_attribute_values(":outcome", s(summary.outcome))

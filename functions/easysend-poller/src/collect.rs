@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tributary_shared::deadline::{Deadline, RoundTrips};
 use tributary_shared::landing::streaming::StreamingLanding;
-use tributary_shared::landing::{LandError, LandReport};
+use tributary_shared::landing::{LandError, LandReport, Lander};
 use tributary_shared::metrics::{names, RunMetrics, Unit};
 use tributary_shared::record::Unparsed;
 use tributary_shared::run::events::RetentionGap;
-use tributary_shared::run::{CheckpointError, Finish, Run, Source};
+use tributary_shared::run::{CheckpointError, Finish, Run, Source, StreamId};
 use tributary_shared::secrets::{Secret, SecretError};
 
 use crate::client::FetchError;
@@ -105,16 +105,8 @@ impl Source for StreamCollection<'_> {
     type Detail = WindowDetail;
     type Error = RunError;
 
-    fn function(&self) -> &'static str {
-        FUNCTION
-    }
-
-    fn stream(&self) -> &str {
-        &self.stream
-    }
-
-    fn state_key(&self) -> String {
-        format!("{VENDOR}#{}", self.stream)
+    fn id(&self) -> StreamId {
+        StreamId::new(FUNCTION, VENDOR, &self.stream)
     }
 
     fn metrics(&self) -> &'static [(&'static str, Unit)] {
@@ -198,11 +190,17 @@ async fn collect(
             return Ok(finish);
         }
         let deadline = *run.deadline();
-        let deadline = &deadline;
-        let metrics = run.metrics();
         let refetch = cursor.is_some_and(|c| window.end <= c);
         let began = Instant::now();
-        let landed = land_window(poller, &key, &stream, window, deadline, metrics).await;
+        let fetch = WindowFetch {
+            poller,
+            key: &key,
+            stream: &stream,
+            deadline: &deadline,
+            metrics: run.metrics(),
+            lander: run.lander(),
+        };
+        let landed = land_window(&fetch, window).await;
         rounds.observe(began.elapsed());
         let (stats, landing) = match landed {
             Ok(done) => done,
@@ -241,16 +239,28 @@ async fn collect(
 
 /// Fetches one grid window (splitting it on 408) into a streaming landing, then commits it. Any error
 /// aborts the landing, so nothing of a failed window becomes visible.
+/// What fetching a window needs from the run.
+struct WindowFetch<'a> {
+    poller: &'a Poller,
+    key: &'a Secret,
+    stream: &'a str,
+    deadline: &'a Deadline,
+    metrics: &'a RunMetrics,
+    lander: &'a Lander,
+}
+
 async fn land_window(
-    poller: &Poller,
-    key: &Secret,
-    stream: &str,
+    fetch: &WindowFetch<'_>,
     window: Window,
-    deadline: &Deadline,
-    metrics: &RunMetrics,
 ) -> Result<(WindowStats, LandReport), RunError> {
-    let mut landing = poller.lander.streaming(window.tag());
-    match fetch_window(poller, key, stream, window, deadline, metrics, &mut landing).await {
+    let WindowFetch {
+        poller,
+        stream,
+        metrics,
+        ..
+    } = *fetch;
+    let mut landing = fetch.lander.streaming(window.tag());
+    match fetch_window(fetch, window, &mut landing).await {
         Ok(stats) => {
             if stats.outside > 0 {
                 metrics.count(metric::LOGS_OUTSIDE_WINDOW, stats.outside);
@@ -276,14 +286,18 @@ async fn land_window(
 }
 
 async fn fetch_window(
-    poller: &Poller,
-    key: &Secret,
-    stream: &str,
+    fetch: &WindowFetch<'_>,
     window: Window,
-    deadline: &Deadline,
-    metrics: &RunMetrics,
     landing: &mut StreamingLanding,
 ) -> Result<WindowStats, RunError> {
+    let WindowFetch {
+        poller,
+        key,
+        stream,
+        deadline,
+        metrics,
+        ..
+    } = *fetch;
     let min = chrono::Duration::from_std(poller.config.min_window)
         .unwrap_or(chrono::Duration::seconds(1));
     let label = window.label();

@@ -15,7 +15,6 @@ pub mod windows;
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use tributary_shared::landing::Lander;
 use tributary_shared::run::{self, RunContext, RunFailure, RunReport};
 use tributary_shared::runtime::Error;
 use tributary_shared::schedule::Invocation;
@@ -33,7 +32,6 @@ pub struct Poller {
     pub services: Services,
     pub config: EasySendConfig,
     client: EasySendClient,
-    lander: Lander,
 }
 
 impl Poller {
@@ -47,12 +45,10 @@ impl Poller {
             config.api_key_secret.clone(),
             config.request_timeout,
         );
-        let lander = services.lander(FUNCTION);
         Poller {
             services,
             config,
             client,
-            lander,
         }
     }
 

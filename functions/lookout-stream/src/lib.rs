@@ -16,7 +16,9 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
 use tributary_shared::metrics::Unit;
-use tributary_shared::run::{self, Finish, Run, RunContext, RunFailure, RunReport, Source};
+use tributary_shared::run::{
+    self, Finish, Run, RunContext, RunFailure, RunReport, Source, StreamId,
+};
 use tributary_shared::runtime::Error;
 use tributary_shared::schedule::Invocation;
 use tributary_shared::services::Services;
@@ -114,16 +116,8 @@ impl Source for StreamSession<'_> {
     type Detail = SessionDetail;
     type Error = SessionError;
 
-    fn function(&self) -> &'static str {
-        COLLECTOR
-    }
-
-    fn stream(&self) -> &str {
-        self.stream
-    }
-
-    fn state_key(&self) -> String {
-        state_key(self.stream)
+    fn id(&self) -> StreamId {
+        StreamId::new(COLLECTOR, mapping::VENDOR, self.stream)
     }
 
     fn metrics(&self) -> &'static [(&'static str, Unit)] {

@@ -347,35 +347,26 @@ impl<'a, 'r> Session<'a, 'r> {
 
     /// Opens a connection, refreshing the token once if the server answers 401.
     async fn open(&self, resume: &Resume) -> Result<reqwest::Response, SessionError> {
-        let token = self
-            .client
-            .token(&self.deadline, self.run.metrics())
-            .await?;
-        match self
-            .client
-            .connect(resume, &token, &self.deadline, self.run.metrics())
-            .await
-        {
-            Err(ClientError::Unauthorized { detail }) => {
-                tracing::info!(message = "Access token refused; fetching a new one.", detail = %detail);
-                self.run.metrics().count(metric::TOKEN_REFRESHES, 1);
-                self.client.invalidate_token().await;
-                let token = self
-                    .client
-                    .token(&self.deadline, self.run.metrics())
-                    .await?;
-                match self
-                    .client
-                    .connect(resume, &token, &self.deadline, self.run.metrics())
-                    .await
-                {
-                    Err(ClientError::Unauthorized { detail }) => {
-                        Err(SessionError::StillUnauthorized(detail))
-                    }
-                    other => Ok(other?),
+        let metrics = self.run.metrics();
+        let mut refreshed = false;
+        loop {
+            let token = self.client.token(&self.deadline, metrics).await?;
+            match self
+                .client
+                .connect(resume, &token, &self.deadline, metrics)
+                .await
+            {
+                Err(ClientError::Unauthorized { detail }) if refreshed => {
+                    return Err(SessionError::StillUnauthorized(detail))
                 }
+                Err(ClientError::Unauthorized { detail }) => {
+                    tracing::info!(message = "Access token refused; fetching a new one.", detail = %detail);
+                    metrics.count(metric::TOKEN_REFRESHES, 1);
+                    self.client.invalidate_token().await;
+                    refreshed = true;
+                }
+                other => return Ok(other?),
             }
-            other => Ok(other?),
         }
     }
 

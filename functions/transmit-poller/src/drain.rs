@@ -17,13 +17,14 @@ use tributary_shared::landing::ObjectNaming;
 use tributary_shared::metrics::names;
 use tributary_shared::record::rfc3339;
 use tributary_shared::run::events::PossiblyLostBatch;
-use tributary_shared::run::{Finish, Run, Source};
+use tributary_shared::run::{Finish, Run};
 
 use crate::client::{Call, ClientError, Collected, Credentials, Setup};
 use crate::error::PollerError;
 use crate::event_type::EventType;
 use crate::mapping::{self, Mapped, Origin};
-use crate::{Poller, COLLECTOR};
+use crate::type_run::TypeWork;
+use crate::Poller;
 
 /// State bookkeeping: the stream id whose setup (start-collect + stream) is done.
 pub const META_SETUP_STREAM: &str = "setup_stream_id";
@@ -42,45 +43,19 @@ pub struct CollectDetail {
     pub cut_answers: u64,
 }
 
-/// One event type of one deployment's stream.
-pub struct TypeCollection<'p> {
-    pub poller: &'p Poller,
-    pub event_type: EventType,
-}
+/// Collection: drain the type's stream until Transmit answers `[]` or time runs out.
+pub struct Collection;
 
-impl Source for TypeCollection<'_> {
+impl TypeWork for Collection {
     type Detail = CollectDetail;
-    type Error = PollerError;
 
-    fn function(&self) -> &'static str {
-        COLLECTOR
-    }
-
-    fn stream(&self) -> &str {
-        self.event_type.as_str()
-    }
-
-    fn state_key(&self) -> String {
-        self.event_type.state_key()
-    }
-
-    async fn collect(
+    async fn work(
         &self,
+        poller: &Poller,
+        event_type: EventType,
         run: &mut Run<'_>,
         detail: &mut CollectDetail,
     ) -> Result<Finish, PollerError> {
-        let result = self.drain(run, detail).await;
-        self.poller.forget_refused(result).await
-    }
-}
-
-impl TypeCollection<'_> {
-    async fn drain(
-        &self,
-        run: &mut Run<'_>,
-        detail: &mut CollectDetail,
-    ) -> Result<Finish, PollerError> {
-        let (poller, event_type) = (self.poller, self.event_type);
         let config = &poller.config;
         let stream_id = config.stream_id.as_str();
         detail.event_type = event_type.as_str();

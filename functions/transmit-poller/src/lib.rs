@@ -16,6 +16,7 @@ pub mod error;
 pub mod event_type;
 pub mod mapping;
 pub mod operations;
+pub mod type_run;
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -23,10 +24,11 @@ use tributary_shared::run::{self, RunFailure, RunReport};
 use tributary_shared::runtime::Error;
 use tributary_shared::schedule::Invocation;
 use tributary_shared::services::Services;
+use type_run::TypeRun;
 
 pub use client::{ClientError, Credentials, TransmitClient};
 pub use config::TransmitConfig;
-pub use drain::{CollectDetail, TypeCollection};
+pub use drain::{CollectDetail, Collection};
 pub use error::PollerError;
 pub use event_type::EventType;
 pub use operations::{Stop, StopReport, StopScope};
@@ -122,9 +124,10 @@ impl Poller {
         event_type: EventType,
         run: &RunContext,
     ) -> Result<RunReport<CollectDetail>, RunFailure> {
-        let source = TypeCollection {
+        let source = TypeRun {
             poller: self,
             event_type,
+            work: Collection,
         };
         run::run(&self.services, run, &source).await
     }
@@ -136,28 +139,18 @@ impl Poller {
         scope: StopScope,
         run: &RunContext,
     ) -> Result<RunReport<StopReport>, RunFailure> {
-        let source = Stop {
+        let source = TypeRun {
             poller: self,
             event_type,
-            scope,
+            work: Stop { scope },
         };
         run::run(&self.services, run, &source).await
     }
 
-    /// Refused credentials may have been rotated: read the secret afresh next time.
-    pub(crate) async fn forget_refused<T>(
-        &self,
-        result: Result<T, PollerError>,
-    ) -> Result<T, PollerError> {
-        if let Err(PollerError::Client {
-            source: ClientError::Credentials { .. },
-            ..
-        }) = &result
-        {
-            self.services.secrets.forget(&self.config.secret_id).await;
-            self.client.forget_token().await;
-        }
-        result
+    /// Forgets the cached secret and token, so rotated credentials are read afresh next time.
+    pub(crate) async fn forget_credentials(&self) {
+        self.services.secrets.forget(&self.config.secret_id).await;
+        self.client.forget_token().await;
     }
 
     /// The OIDC client id and secret from Secrets Manager (cached by the shared secrets cache).

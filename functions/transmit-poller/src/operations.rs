@@ -12,13 +12,14 @@
 //! run; its outcome in state and metrics), collecting nothing.
 
 use serde::Serialize;
-use tributary_shared::run::{Finish, Run, Source};
+use tributary_shared::run::{Finish, Run};
 
 use crate::client::{Call, Setup};
 use crate::drain::{META_SETUP_AT, META_SETUP_STREAM};
 use crate::error::PollerError;
 use crate::event_type::EventType;
-use crate::{Poller, COLLECTOR};
+use crate::type_run::TypeWork;
+use crate::Poller;
 
 /// How much to take down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,45 +56,20 @@ pub struct StopReport {
 
 /// Deletes the stream (and, for [`StopScope::Collection`], stops collection of the type). State forgets the
 /// setup, so a later collection run sets everything up again.
-pub struct Stop<'p> {
-    pub poller: &'p Poller,
-    pub event_type: EventType,
+pub struct Stop {
     pub scope: StopScope,
 }
 
-impl Source for Stop<'_> {
+impl TypeWork for Stop {
     type Detail = StopReport;
-    type Error = PollerError;
 
-    fn function(&self) -> &'static str {
-        COLLECTOR
-    }
-
-    fn stream(&self) -> &str {
-        self.event_type.as_str()
-    }
-
-    fn state_key(&self) -> String {
-        self.event_type.state_key()
-    }
-
-    async fn collect(
+    async fn work(
         &self,
+        poller: &Poller,
+        event_type: EventType,
         run: &mut Run<'_>,
         report: &mut StopReport,
     ) -> Result<Finish, PollerError> {
-        let result = self.take_down(run, report).await;
-        self.poller.forget_refused(result).await
-    }
-}
-
-impl Stop<'_> {
-    async fn take_down(
-        &self,
-        run: &mut Run<'_>,
-        report: &mut StopReport,
-    ) -> Result<Finish, PollerError> {
-        let (poller, event_type) = (self.poller, self.event_type);
         let stream_id = poller.config.stream_id.as_str();
         report.event_type = event_type.as_str();
         report.stream_id = stream_id.to_owned();

@@ -81,6 +81,17 @@ enum Condition {
     Any,
 }
 
+impl Condition {
+    /// `(If-None-Match, If-Match)` of a write under this condition.
+    fn headers(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Condition::Absent => (Some("*".to_owned()), None),
+            Condition::Unchanged(etag) => (None, Some(etag.clone())),
+            Condition::Any => (None, None),
+        }
+    }
+}
+
 /// A failed request, with whether it failed only because the key's state was not what the write required.
 pub(crate) struct WriteError {
     text: String,
@@ -412,12 +423,10 @@ impl ObjectWriter {
             .content_type(CONTENT_TYPE)
             .metadata("lines", lines.to_string())
             .metadata("collector", lander.collector);
-        let request = match condition {
-            Condition::Absent => request.if_none_match("*"),
-            Condition::Unchanged(etag) => request.if_match(etag),
-            Condition::Any => request,
-        };
+        let (if_none_match, if_match) = condition.headers();
         request
+            .set_if_none_match(if_none_match)
+            .set_if_match(if_match)
             .send()
             .await
             .map(|_| ())
@@ -464,12 +473,10 @@ async fn put(
         .metadata("lines", lines.to_string())
         .metadata("collector", lander.collector)
         .body(ByteStream::from(body));
-    let request = match condition {
-        Condition::Absent => request.if_none_match("*"),
-        Condition::Unchanged(etag) => request.if_match(etag),
-        Condition::Any => request,
-    };
+    let (if_none_match, if_match) = condition.headers();
     request
+        .set_if_none_match(if_none_match)
+        .set_if_match(if_match)
         .send()
         .await
         .map(|_| ())

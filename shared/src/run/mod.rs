@@ -34,6 +34,31 @@ pub use scope::{CheckpointError, Run, Totals};
 use events::{LeaseBusy, RunFailed, RunFinished};
 use heartbeat::Heartbeat;
 
+/// Which stream a run collects.
+#[derive(Debug, Clone)]
+pub struct StreamId {
+    /// The function's name: the `Function` metric dimension and `tributary.collector`.
+    pub function: &'static str,
+    pub vendor: &'static str,
+    /// The stream's name: the `Stream` metric dimension and the report's `stream`.
+    pub name: String,
+}
+
+impl StreamId {
+    pub fn new(function: &'static str, vendor: &'static str, name: impl Into<String>) -> Self {
+        StreamId {
+            function,
+            vendor,
+            name: name.into(),
+        }
+    }
+
+    /// The stream's item in the state table.
+    pub fn state_key(&self) -> String {
+        format!("{}#{}", self.vendor, self.name)
+    }
+}
+
 /// A vendor's part of the run cycle.
 #[allow(async_fn_in_trait)]
 pub trait Source {
@@ -41,14 +66,7 @@ pub trait Source {
     type Detail: Serialize + Default;
     type Error: std::fmt::Display;
 
-    /// The function's name: the `Function` metric dimension and `tributary.collector`.
-    fn function(&self) -> &'static str;
-
-    /// The stream's name: the `Stream` metric dimension and the report's `stream`.
-    fn stream(&self) -> &str;
-
-    /// The stream's item in the state table (`<vendor>#<stream>`).
-    fn state_key(&self) -> String;
+    fn id(&self) -> StreamId;
 
     /// Metrics of this source beyond [`RUN_COUNTERS`], emitted on every run, zeros included.
     fn metrics(&self) -> &'static [(&'static str, Unit)] {
@@ -112,14 +130,15 @@ pub async fn run<S: Source>(
     context: &RunContext,
     source: &S,
 ) -> Result<RunReport<S::Detail>, RunFailure> {
-    let stream = source.stream();
+    let id = source.id();
+    let stream = id.name.as_str();
     let telemetry = Telemetry::new(
-        RunMetrics::new(source.function(), stream)
+        RunMetrics::new(id.function, stream)
             .with_zeros(RUN_COUNTERS)
             .with_zeros(source.metrics()),
     );
     let mut report = RunReport {
-        function: source.function(),
+        function: id.function,
         stream: stream.to_owned(),
         outcome: Outcome::Drained,
         batches: 0,
@@ -138,7 +157,7 @@ pub async fn run<S: Source>(
     let started_at = Utc::now();
     let state = &services.state;
     let ttl = services.config.lease_ttl;
-    let key = source.state_key();
+    let key = id.state_key();
 
     let lease = match state.acquire(&key, &context.owner, ttl).await {
         Ok(LeaseOutcome::Acquired(lease)) => *lease,
@@ -159,7 +178,7 @@ pub async fn run<S: Source>(
         stream,
         owner: &context.owner,
         state,
-        lander: services.lander(source.function()),
+        lander: services.lander(id.function),
         telemetry: &telemetry,
         deadline: context.deadline,
         heartbeat: Heartbeat::start(state.clone(), key, context.owner.clone(), ttl),

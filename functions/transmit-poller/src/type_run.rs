@@ -1,0 +1,60 @@
+//! One run of one event type as a [`Source`] of the shared run cycle, whatever the work: a collection
+//! ([`crate::drain`]) or a stop ([`crate::operations`]). Both run under the type's lease, so they never race.
+
+use serde::Serialize;
+use tributary_shared::run::{Finish, Run, Source, StreamId};
+
+use crate::error::PollerError;
+use crate::event_type::EventType;
+use crate::mapping::VENDOR;
+use crate::{Poller, COLLECTOR};
+
+/// What a run of one event type does under its lease.
+#[allow(async_fn_in_trait)]
+pub trait TypeWork {
+    /// What the work adds to the shared run report.
+    type Detail: Serialize + Default;
+
+    async fn work(
+        &self,
+        poller: &Poller,
+        event_type: EventType,
+        run: &mut Run<'_>,
+        detail: &mut Self::Detail,
+    ) -> Result<Finish, PollerError>;
+}
+
+pub struct TypeRun<'p, W> {
+    pub poller: &'p Poller,
+    pub event_type: EventType,
+    pub work: W,
+}
+
+impl<W: TypeWork> Source for TypeRun<'_, W> {
+    type Detail = W::Detail;
+    type Error = PollerError;
+
+    fn id(&self) -> StreamId {
+        StreamId::new(COLLECTOR, VENDOR, self.event_type.as_str())
+    }
+
+    async fn collect(
+        &self,
+        run: &mut Run<'_>,
+        detail: &mut W::Detail,
+    ) -> Result<Finish, PollerError> {
+        let result = self
+            .work
+            .work(self.poller, self.event_type, run, detail)
+            .await;
+        // Refused credentials may have been rotated: read the secret afresh next time.
+        if let Err(PollerError::Client {
+            source: crate::ClientError::Credentials { .. },
+            ..
+        }) = &result
+        {
+            self.poller.forget_credentials().await;
+        }
+        result
+    }
+}
