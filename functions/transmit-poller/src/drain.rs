@@ -19,7 +19,7 @@ use tributary_shared::metrics::{names, RunMetrics, Unit};
 use tributary_shared::record::rfc3339;
 use tributary_shared::state::{Lease, LeaseOutcome, Progress, RunSummary, StateError};
 
-use crate::client::{metric, Call, ClientError, Collected, Setup};
+use crate::client::{Call, ClientError, Collected, Setup};
 use crate::error::PollerError;
 use crate::event_type::EventType;
 use crate::mapping::{self, Mapped, Origin};
@@ -76,7 +76,8 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub newest_event_time: Option<String>,
     pub time_left_ms: u64,
-    /// collect attempts retried after a 5xx, timeout or broken connection: each may have cost a batch.
+    /// collect attempts that may have reached Transmit without a usable answer (5xx, timeout,
+    /// broken connection): each may have cost a batch.
     pub possibly_lost_batches: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_by: Option<String>,
@@ -196,7 +197,6 @@ pub async fn collect(
 
 fn finish_metrics(metrics: &RunMetrics, run: &RunContext, report: &mut RunReport) {
     report.time_left_ms = run.deadline.remaining().as_millis() as u64;
-    report.possibly_lost_batches = metrics.get(metric::POSSIBLY_LOST_BATCHES) as u64;
     metrics.set(
         names::TIME_LEFT_MS,
         report.time_left_ms as f64,
@@ -253,11 +253,12 @@ async fn drain(
             return Ok(());
         }
         let round_started = Instant::now();
-        let collected = match poller
+        let answer = poller
             .client
             .collect(&call, event_type, stream_id, config.batch_size)
-            .await
-        {
+            .await;
+        report.possibly_lost_batches += answer.report_possibly_lost(metrics);
+        let collected = match answer.outcome {
             Ok(collected) => collected,
             Err(ClientError::StreamNotFound { .. }) if !stream_recreated => {
                 // Someone stopped collection or deleted the stream (portal, another deployment):
