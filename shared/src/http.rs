@@ -1,10 +1,22 @@
 //! The outbound HTTP policy every vendor client uses: timeouts on every call, bounded retries with exponential
-//! backoff and full jitter for 429, 5xx and transport errors, `Retry-After` honoured, never sleeping past the
-//! deadline. Other statuses are returned to the caller, who knows what a 401, 404, 408 or 409 means for its vendor.
+//! backoff and full jitter, `Retry-After` honoured, never sleeping past the deadline. Other statuses are returned
+//! to the caller, who knows what a 401, 404, 408 or 409 means for its vendor.
+//!
+//! Two retry classes ([`RetryClass`]): an idempotent request is retried after 429, 5xx and transport errors; a
+//! request that must not be repeated once the server may have acted on it (a destructive read) only after a
+//! connection that was never made or a 429. Every attempt is reported to the caller ([`Attempts`]).
+
+mod attempts;
+mod retry_after;
+#[cfg(test)]
+mod send_tests;
 
 use std::time::Duration;
 
 use reqwest::{RequestBuilder, Response, StatusCode};
+
+pub use attempts::{Attempt, AttemptOutcome, Attempts, RetryClass};
+pub use retry_after::{read_retry_after, RetryAfter};
 
 use crate::deadline::Deadline;
 use crate::metrics::{names, RunMetrics};
@@ -100,6 +112,8 @@ pub enum HttpError {
         wait: Duration,
         left: Duration,
     },
+    #[error("{what}: {last}; not retried, since the server may have acted on it and it must not be repeated")]
+    NotRepeatable { what: String, last: String },
 }
 
 /// Whether a status is worth retrying: throttling and server-side failures.
@@ -107,91 +121,137 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
-/// `Retry-After` as seconds or an HTTP date.
-pub fn retry_after(response: &Response) -> Option<Duration> {
-    let value = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+/// How a transport error ended an attempt. A connect timeout is a connect failure: nothing was sent.
+fn transport_outcome(error: &reqwest::Error) -> AttemptOutcome {
+    if error.is_connect() {
+        AttemptOutcome::ConnectFailed
+    } else if error.is_timeout() {
+        AttemptOutcome::TimedOut
+    } else {
+        AttemptOutcome::Broken
     }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or_default())
 }
 
-/// Sends the request built by `build` (called again for each attempt), retrying per `policy`. Returns the first
-/// response whose status is not retryable — success or not; the caller interprets it.
+/// Sends the request built by `build` (called again for each attempt), retrying idempotently per `policy`.
+/// Returns the first response whose status is not retryable — success or not; the caller interprets it.
 pub async fn send_with_retry(
     policy: &HttpPolicy,
     deadline: &Deadline,
     metrics: &RunMetrics,
     what: &str,
-    mut build: impl FnMut() -> RequestBuilder,
+    build: impl FnMut() -> RequestBuilder,
 ) -> Result<Response, HttpError> {
-    let mut attempt = 0;
+    send(
+        policy,
+        deadline,
+        metrics,
+        what,
+        RetryClass::Idempotent,
+        build,
+    )
+    .await
+    .0
+}
+
+/// Sends the request built by `build` (called again for each attempt), retrying as `class` allows, with backoff
+/// and full jitter, honouring `Retry-After`, never waiting past the deadline. Returns the first response whose
+/// status is not retryable, or why it gave up; and, either way, every attempt.
+pub async fn send(
+    policy: &HttpPolicy,
+    deadline: &Deadline,
+    metrics: &RunMetrics,
+    what: &str,
+    class: RetryClass,
+    mut build: impl FnMut() -> RequestBuilder,
+) -> (Result<Response, HttpError>, Attempts) {
+    let mut attempts = Attempts::default();
+    let mut waited = Duration::ZERO;
     loop {
-        attempt += 1;
+        let attempt = attempts.len() as u32 + 1;
         metrics.count(names::REQUESTS, 1);
         // No attempt may wait for an answer past the deadline, whatever timeout its request carries.
         let sent = match tokio::time::timeout(deadline.remaining(), build().send()).await {
             Ok(sent) => sent,
             Err(_) => {
-                return Err(HttpError::OutOfTime {
+                attempts.push(AttemptOutcome::TimedOut, waited);
+                let error = HttpError::OutOfTime {
                     what: what.to_owned(),
                     last: format!("no answer by the deadline (attempt {attempt})"),
                     wait: Duration::ZERO,
                     left: deadline.remaining(),
-                })
+                };
+                return (Err(error), attempts);
             }
         };
-        let (last, wait) = match sent {
-            Ok(response) if !is_retryable_status(response.status()) => return Ok(response),
+        let (outcome, last, hint) = match sent {
             Ok(response) => {
                 let status = response.status();
+                let outcome = AttemptOutcome::Status(status.as_u16());
+                if !is_retryable_status(status) {
+                    attempts.push(outcome, waited);
+                    return (Ok(response), attempts);
+                }
                 if status == StatusCode::TOO_MANY_REQUESTS {
                     metrics.count(names::THROTTLES, 1);
                 }
-                let hinted = retry_after(&response);
-                let wait = hinted.unwrap_or_else(|| policy.backoff(attempt - 1));
-                if hinted.is_some_and(|w| w > policy.max_retry_after) {
-                    return Err(HttpError::Exhausted {
-                        what: what.to_owned(),
-                        attempts: attempt,
-                        last: format!(
-                            "HTTP {status} asking to retry after {wait:?}, longer than we wait"
-                        ),
-                    });
-                }
-                (format!("HTTP {status}"), wait)
+                let hint = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| read_retry_after(v, chrono::Utc::now(), policy.max_retry_after));
+                (outcome, format!("HTTP {status}"), hint)
             }
             Err(error) => (
+                transport_outcome(&error),
                 format!("transport error: {}", crate::aws::error_text(&error)),
-                policy.backoff(attempt - 1),
+                None,
             ),
         };
+        attempts.push(outcome, waited);
+        if class == RetryClass::AtMostOnce && outcome.may_have_taken_effect() {
+            let error = HttpError::NotRepeatable {
+                what: what.to_owned(),
+                last,
+            };
+            return (Err(error), attempts);
+        }
+        let wait = match hint {
+            Some(RetryAfter::Wait(wait)) => wait,
+            Some(RetryAfter::TooLong(asked)) => {
+                let error = HttpError::Exhausted {
+                    what: what.to_owned(),
+                    attempts: attempt,
+                    last: format!(
+                        "{last} asking to retry after {asked:?} seconds or date, longer than the {:?} we wait",
+                        policy.max_retry_after
+                    ),
+                };
+                return (Err(error), attempts);
+            }
+            Some(RetryAfter::Unreadable) | None => policy.backoff(attempt - 1),
+        };
         if attempt >= policy.max_attempts {
-            return Err(HttpError::Exhausted {
+            let error = HttpError::Exhausted {
                 what: what.to_owned(),
                 attempts: attempt,
                 last,
-            });
+            };
+            return (Err(error), attempts);
         }
         let left = deadline.remaining();
         if !deadline.allows(wait) {
-            return Err(HttpError::OutOfTime {
+            let error = HttpError::OutOfTime {
                 what: what.to_owned(),
                 last,
                 wait,
                 left,
-            });
+            };
+            return (Err(error), attempts);
         }
         metrics.count(names::RETRIES, 1);
         tracing::warn!(message = "Retrying request.", what, attempt, last = %last, wait_ms = wait.as_millis() as u64);
         tokio::time::sleep(wait).await;
+        waited = wait;
     }
 }
 

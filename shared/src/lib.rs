@@ -21,6 +21,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod services;
 pub mod state;
+pub mod time;
 
 /// The version stamped into every record's `tributary.version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -3,7 +3,7 @@
 //! EasySend writes `@timestamp` without a zone (`2024-11-20T10:37:42.943305`); its API speaks UTC
 //! throughout, so a zoneless timestamp is read as UTC. (`event.timezone` in the logs holds values like
 //! `localhost`, which name no zone, so it cannot say otherwise.) An explicit offset, should one appear,
-//! is honoured.
+//! is honoured. The text is read by the shared `time::parse`.
 //!
 //! The logs are already ECS 8.11-shaped; those fields stay where ECS puts them (`client`, `user_agent`,
 //! `url`, `organization`, `service`, `message`, `event.action`), `geo` moves under `client.geo`, the
@@ -11,11 +11,12 @@
 //! ECS `labels` (values as strings). The log itself is kept whole under `easysend`. EasySend sends no
 //! id, so `event.id` is a digest of the log's canonical JSON.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tributary_shared::event_id;
 use tributary_shared::record::{Outcome, Record};
+use tributary_shared::time::{self, TimeError};
 
 pub const VENDOR: &str = "easysend";
 
@@ -27,8 +28,8 @@ pub enum MapError {
     NotObject,
     #[error("the log has no @timestamp")]
     NoTimestamp,
-    #[error("the log's @timestamp {0:?} is not a date and time")]
-    BadTimestamp(String),
+    #[error("the log's @timestamp: {0}")]
+    BadTimestamp(TimeError),
 }
 
 /// A log parsed far enough to place it in time.
@@ -47,19 +48,8 @@ pub fn parse(raw: &[u8]) -> Result<ParsedLog, MapError> {
         .get("@timestamp")
         .and_then(Value::as_str)
         .ok_or(MapError::NoTimestamp)?;
-    let timestamp = parse_timestamp(text).ok_or_else(|| MapError::BadTimestamp(text.to_owned()))?;
+    let timestamp = time::parse(text).map_err(MapError::BadTimestamp)?;
     Ok(ParsedLog { value, timestamp })
-}
-
-/// `2024-11-20T10:37:42.943305` (UTC by convention) or RFC 3339 with an offset.
-pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Some(at.with_timezone(&Utc));
-    }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .map(|naive| naive.and_utc())
 }
 
 /// `player` or `builder` from `product_type` (or `label.app_type`), lower case.
@@ -264,8 +254,8 @@ mod tests {
     #[test]
     fn timestamps_with_an_offset_are_honoured() {
         assert_eq!(
-            parse_timestamp("2024-11-20T12:37:42.5+02:00").unwrap(),
-            parse_timestamp("2024-11-20T10:37:42.500000").unwrap()
+            time::parse("2024-11-20T12:37:42.5+02:00").unwrap(),
+            time::parse("2024-11-20T10:37:42.500000").unwrap()
         );
     }
 
@@ -275,6 +265,10 @@ mod tests {
         assert!(matches!(
             parse(b"{\"@timestamp\":\"yesterday\"}"),
             Err(MapError::BadTimestamp(_))
+        ));
+        assert!(matches!(
+            parse(b"{\"@timestamp\":\"9999-12-31T23:30:00-01:00\"}"),
+            Err(MapError::BadTimestamp(TimeError::OutOfRange { .. }))
         ));
         assert_eq!(parse(b"[1]").err(), Some(MapError::NotObject));
         assert!(matches!(parse(b"{oops"), Err(MapError::Json(_))));

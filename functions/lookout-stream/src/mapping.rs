@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tributary_shared::record::{Outcome, Record};
+use tributary_shared::time;
 
 pub const VENDOR: &str = "lookout";
 
@@ -215,8 +216,7 @@ pub fn map_event(raw: &RawValue, provenance: Provenance<'_>) -> Result<Record, M
     let timestamp = event
         .created_time
         .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
+        .and_then(|t| time::parse(t).ok())
         .or_else(|| uuid_v7_time(&id))
         .ok_or_else(|| MapError::NoTime {
             id: id.clone(),
@@ -263,7 +263,7 @@ fn uuid_v7_time(id: &str) -> Option<DateTime<Utc>> {
         return None;
     }
     let ms = i64::from_str_radix(&hex[..12], 16).ok()?;
-    DateTime::from_timestamp_millis(ms)
+    time::epoch_millis(ms).ok()
 }
 
 /// ECS `event.type` for a change.
@@ -701,6 +701,11 @@ mod tests {
         ));
         assert!(matches!(
             map(r#"{"id":"x","type":"THREAT","created_time":"soon"}"#).unwrap_err(),
+            MapError::NoTime { .. }
+        ));
+        assert!(matches!(
+            map(r#"{"id":"x","type":"THREAT","created_time":"9999-12-31T23:30:00-01:00"}"#)
+                .unwrap_err(),
             MapError::NoTime { .. }
         ));
         assert!(matches!(map(r#"[1]"#).unwrap_err(), MapError::Shape(_)));

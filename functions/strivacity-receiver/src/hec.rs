@@ -203,7 +203,7 @@ pub struct Envelope {
     pub event: Value,
     /// The sender's `event` exactly as it was written, kept as the original.
     pub raw: Box<RawValue>,
-    /// Epoch seconds, possibly fractional.
+    /// Epoch seconds, possibly fractional (a sender's milliseconds or finer are recognised by magnitude).
     pub time: Option<f64>,
     pub host: Option<String>,
     pub source: Option<String>,
@@ -299,7 +299,9 @@ fn envelope(n: usize, item: &RawValue) -> Result<Envelope, ParseError> {
         Some(_) => return Err(invalid("`time` must be a number or a numeric string")),
     };
     if let Some(t) = time {
-        if !t.is_finite() || t < 0.0 {
+        // Read as the mapping will read it (milliseconds and finer by magnitude), so a `time` that is no
+        // four-digit year is refused here rather than reaching a partition.
+        if t < 0.0 || tributary_shared::time::epoch(t).is_err() {
             return Err(invalid("`time` is not epoch seconds"));
         }
     }
@@ -614,6 +616,8 @@ mod tests {
         for body in [
             r#"{"event":"a","time":"yesterday"}"#,
             r#"{"event":"a","time":-1}"#,
+            r#"{"event":"a","time":1e22}"#,
+            r#"{"event":"a","time":"1e300"}"#,
             r#"{"event":"a","time":[1]}"#,
             r#"{"event":"a","host":7}"#,
             r#"{"event":"a","source":{}}"#,

@@ -9,11 +9,12 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use tributary_shared::event_id;
 use tributary_shared::record::{rfc3339, Outcome, Record};
+use tributary_shared::time;
 
 use crate::bulk::BulkItem;
 use crate::classify::{EventType, Hints, Rule};
@@ -73,7 +74,7 @@ impl Mapper {
             sourcetype: envelope.sourcetype.as_deref(),
             index: envelope.index.as_deref(),
         };
-        let fallback_time = envelope.time.and_then(epoch_seconds);
+        let fallback_time = envelope.time.and_then(|t| time::epoch(t).ok());
         let mut hec = Map::new();
         let mut put = |key: &str, value: Option<Value>| {
             if let Some(value) = value {
@@ -439,54 +440,17 @@ fn parse_ip(text: &str) -> Option<String> {
 }
 
 /// A timestamp as Strivacity or a HEC sender may write it: RFC 3339 (with or without zone, `T` or space), or
-/// epoch seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude), as number or string.
+/// epoch seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude), as number or string. Read
+/// by the shared `time` module; what it rejects (years outside 0000–9999 included) is no time.
 pub fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
     match value {
-        Value::Number(n) => n.as_f64().and_then(epoch_any),
-        Value::String(s) => {
-            let s = s.trim();
-            if let Ok(n) = s.parse::<f64>() {
-                return epoch_any(n);
-            }
-            if let Ok(at) = DateTime::parse_from_rfc3339(s) {
-                return Some(at.with_timezone(&Utc));
-            }
-            for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-                if let Ok(at) = NaiveDateTime::parse_from_str(s, format) {
-                    return Some(at.and_utc());
-                }
-            }
-            DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z")
-                .ok()
-                .map(|at| at.with_timezone(&Utc))
-        }
+        Value::Number(n) => time::epoch_number(n).ok(),
+        Value::String(s) => match s.trim().parse::<serde_json::Number>() {
+            Ok(n) => time::epoch_number(&n).ok(),
+            Err(_) => time::parse(s).ok(),
+        },
         _ => None,
     }
-}
-
-fn epoch_any(n: f64) -> Option<DateTime<Utc>> {
-    if !n.is_finite() || n < 0.0 {
-        return None;
-    }
-    let seconds = if n < 1e11 {
-        n
-    } else if n < 1e14 {
-        n / 1e3
-    } else if n < 1e17 {
-        n / 1e6
-    } else {
-        n / 1e9
-    };
-    epoch_seconds(seconds)
-}
-
-fn epoch_seconds(seconds: f64) -> Option<DateTime<Utc>> {
-    if !seconds.is_finite() || seconds < 0.0 {
-        return None;
-    }
-    let whole = seconds.floor();
-    let nanos = ((seconds - whole) * 1e9).round().min(999_999_999.0) as u32;
-    DateTime::from_timestamp(whole as i64, nanos)
 }
 
 #[cfg(test)]
@@ -609,6 +573,18 @@ mod tests {
     }
 
     #[test]
+    fn a_hec_time_in_milliseconds_is_read_as_milliseconds() {
+        let body = br#"{"event":{"eventId":"a"},"time":1638316800250}"#;
+        let env = crate::hec::parse_events(body, 1).unwrap().remove(0);
+        let r = Mapper::default().hec(&env, REQUEST, now());
+        assert_eq!(
+            r.timestamp,
+            Utc.with_ymd_and_hms(2021, 12, 1, 0, 0, 0).unwrap()
+                + chrono::Duration::milliseconds(250)
+        );
+    }
+
+    #[test]
     fn audit_entries_are_recognised_and_categorised() {
         let m = Mapper::default();
         let audit = r#"{"eventId":"a1","date":1763892000000,"actor":"admin-7","ipAddress":"198.51.100.2","userAgent":"curl/8","action":"update","entity":"Adaptive Access Policy","url":"https://tenant/admin/policies/1","before":{},"after":{}}"#;
@@ -695,7 +671,9 @@ mod tests {
             assert_eq!(parse_time(&v), Some(at), "{v}");
         }
         assert_eq!(parse_time(&json!("soon")), None);
-        assert_eq!(parse_time(&json!(-5)), None);
+        assert_eq!(parse_time(&json!("inf")), None);
+        assert_eq!(parse_time(&json!(1e22)), None);
+        assert_eq!(parse_time(&json!("9999-12-31T23:30:00-01:00")), None);
     }
 
     #[test]

@@ -5,18 +5,14 @@ use std::time::Duration;
 
 use reqwest::{Method, Response, StatusCode};
 use tributary_shared::deadline::Deadline;
-use tributary_shared::http::{error_body, send_with_retry, HttpError, HttpPolicy};
-use tributary_shared::metrics::{names, RunMetrics, Unit};
+use tributary_shared::http::{
+    self, error_body, send_with_retry, Attempts, HttpError, HttpPolicy, RetryClass,
+};
+use tributary_shared::metrics::RunMetrics;
 use tributary_shared::oauth::{AccessToken, TokenCache, TokenResponse};
 use tributary_shared::secrets::Secret;
 
 use crate::event_type::EventType;
-
-/// Metrics beyond the shared names.
-pub mod metric {
-    /// collect attempts that failed after being sent and were retried: each may have cost a batch.
-    pub const POSSIBLY_LOST_BATCHES: &str = "PossiblyLostBatches";
-}
 
 /// Tokens are documented to live one hour; used when the answer has no `expires_in`.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
@@ -52,6 +48,15 @@ pub enum ClientError {
         status: u16,
         detail: String,
     },
+    #[error(
+        "{what}: {last}; not retried, since Transmit may have handed out a batch with it: up to \
+         {batch_size} events may be lost"
+    )]
+    PossiblyLost {
+        what: String,
+        last: String,
+        batch_size: String,
+    },
     #[error("Transmit has no {event_type} stream {stream_id:?} (404); it was deleted or collection was stopped")]
     StreamNotFound {
         event_type: EventType,
@@ -72,6 +77,34 @@ pub enum Setup {
 pub enum Collected {
     Body(Vec<u8>),
     Cut { partial: Vec<u8>, error: String },
+}
+
+/// A `collect` call: what it got, and every attempt of the collect request (token requests are
+/// not among them).
+#[derive(Debug)]
+pub struct CollectAnswer {
+    pub outcome: Result<Collected, ClientError>,
+    pub attempts: Attempts,
+    what: String,
+}
+
+impl CollectAnswer {
+    /// Attempts that may have reached Transmit and gave no usable answer (a 5xx, a timeout, a
+    /// connection broken after sending): Transmit may have handed a batch out to each, and
+    /// nothing can recover it. 429 and 401 refusals and connections never made are not counted.
+    pub fn possibly_lost_batches(&self) -> u64 {
+        self.attempts.possibly_applied_unanswered()
+    }
+
+    /// The collect request's attempts in words, for the report of a possible loss.
+    pub fn attempts_text(&self) -> String {
+        let outcomes: Vec<String> = self
+            .attempts
+            .iter()
+            .map(|a| a.outcome.to_string())
+            .collect();
+        format!("{}: {}", self.what, outcomes.join(", "))
+    }
 }
 
 /// What one call needs besides the client: the time left, where to count, and who we are.
@@ -169,8 +202,7 @@ impl TransmitClient {
             .await
     }
 
-    /// One activities call with the retry policy; a 401 drops the token and tries once more with
-    /// a fresh one (a token can lapse or be revoked before its `expires_in`).
+    /// One idempotent activities call (setup, delete, stop).
     async fn send(
         &self,
         call: &Call<'_>,
@@ -179,27 +211,62 @@ impl TransmitClient {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Response, ClientError> {
+        self.send_as(call, method, operation, query, what, RetryClass::Idempotent)
+            .await
+            .0
+    }
+
+    /// One activities call retried as `class` allows; a 401 drops the token and tries once more
+    /// with a fresh one (a token can lapse or be revoked before its `expires_in`; a 401 is a
+    /// refusal, so even a destructive read may be repeated after it). The attempts are those of
+    /// the activities request alone, never the token requests.
+    async fn send_as(
+        &self,
+        call: &Call<'_>,
+        method: Method,
+        operation: &str,
+        query: &[(&str, &str)],
+        what: &str,
+        class: RetryClass,
+    ) -> (Result<Response, ClientError>, Attempts) {
         let url = format!("{}/activities/{operation}", self.api_base);
+        let mut attempts = Attempts::default();
         let mut refreshed = false;
         loop {
-            let token = self.token(call).await?;
-            let response = send_with_retry(&self.policy, call.deadline, call.metrics, what, || {
-                self.http
-                    .request(method.clone(), &url)
-                    .query(query)
-                    .bearer_auth(token.expose())
-                    .timeout(self.timeout(call))
-            })
-            .await?;
+            let token = match self.token(call).await {
+                Ok(token) => token,
+                Err(error) => return (Err(error), attempts),
+            };
+            let (sent, these) = http::send(
+                &self.policy,
+                call.deadline,
+                call.metrics,
+                what,
+                class,
+                || {
+                    self.http
+                        .request(method.clone(), &url)
+                        .query(query)
+                        .bearer_auth(token.expose())
+                        .timeout(self.timeout(call))
+                },
+            )
+            .await;
+            attempts.append(these);
+            let response = match sent {
+                Ok(response) => response,
+                Err(error) => return (Err(error.into()), attempts),
+            };
             if response.status() != StatusCode::UNAUTHORIZED {
-                return Ok(response);
+                return (Ok(response), attempts);
             }
             self.tokens.invalidate().await;
             if refreshed {
-                return Err(ClientError::Unauthorized {
+                let error = ClientError::Unauthorized {
                     what: what.to_owned(),
                     detail: error_body(response).await,
-                });
+                };
+                return (Err(error), attempts);
             }
             tracing::warn!(
                 message = "Token refused; fetching a fresh one and retrying once.",
@@ -267,14 +334,15 @@ impl TransmitClient {
     }
 
     /// `POST /activities/collect?type=&stream_id=&batch_size=`: the next batch, which the vendor
-    /// forgets as it hands it out.
+    /// forgets as it hands it out. So it is retried only when Transmit provably did not act on it
+    /// (no connection made, 429, 401); the answer carries its attempts either way.
     pub async fn collect(
         &self,
         call: &Call<'_>,
         t: EventType,
         stream_id: &str,
         batch_size: u32,
-    ) -> Result<Collected, ClientError> {
+    ) -> CollectAnswer {
         let what = format!("Transmit collect {t}/{stream_id}");
         let batch_size = batch_size.to_string();
         let query = [
@@ -282,25 +350,40 @@ impl TransmitClient {
             ("stream_id", stream_id),
             ("batch_size", batch_size.as_str()),
         ];
-        // Retries after a 429 are safe (Transmit refused before handing anything out); the others are not.
-        let risky = || call.metrics.get(names::RETRIES) - call.metrics.get(names::THROTTLES);
-        let risky_before = risky();
-        let mut response = self
-            .send(call, Method::POST, "collect", &query, &what)
-            .await?;
-        let retried = (risky() - risky_before).max(0.0);
-        if retried > 0.0 {
-            // collect is a destructive read: a failed attempt (5xx, timeout, broken connection) may have been
-            // answered by Transmit after it handed the batch out, and the retry then reads the next batch.
-            // Nothing can recover such a batch; it is made visible instead.
-            call.metrics
-                .add(metric::POSSIBLY_LOST_BATCHES, retried, Unit::Count);
-            tracing::error!(
-                message = "collect needed retries; a batch answered by a failed attempt may be lost.",
-                what = %what,
-                retries = retried as u64
-            );
+        let (sent, attempts) = self
+            .send_as(
+                call,
+                Method::POST,
+                "collect",
+                &query,
+                &what,
+                RetryClass::AtMostOnce,
+            )
+            .await;
+        let outcome = match sent {
+            Ok(response) => Self::read_batch(response, what.clone(), t, stream_id).await,
+            Err(ClientError::Http(HttpError::NotRepeatable { last, .. })) => {
+                Err(ClientError::PossiblyLost {
+                    what: what.clone(),
+                    last,
+                    batch_size,
+                })
+            }
+            Err(error) => Err(error),
+        };
+        CollectAnswer {
+            outcome,
+            attempts,
+            what,
         }
+    }
+
+    async fn read_batch(
+        mut response: Response,
+        what: String,
+        t: EventType,
+        stream_id: &str,
+    ) -> Result<Collected, ClientError> {
         match response.status() {
             s if s.is_success() => {}
             StatusCode::NOT_FOUND => {
@@ -364,5 +447,50 @@ impl TransmitClient {
             StatusCode::NOT_FOUND => Ok(Setup::AlreadySo),
             _ => Err(Self::unexpected(what, response).await),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tributary_shared::http::AttemptOutcome;
+
+    fn answer(
+        outcomes: &[AttemptOutcome],
+        outcome: Result<Collected, ClientError>,
+    ) -> CollectAnswer {
+        let mut attempts = Attempts::default();
+        for o in outcomes {
+            attempts.push(*o, Duration::ZERO);
+        }
+        CollectAnswer {
+            outcome,
+            attempts,
+            what: "Transmit collect cis/s".to_owned(),
+        }
+    }
+
+    #[test]
+    fn only_attempts_transmit_may_have_acted_on_count_as_possibly_lost() {
+        use AttemptOutcome::*;
+        let refused_then_answered = answer(
+            &[ConnectFailed, Status(429), Status(401), Status(200)],
+            Ok(Collected::Body(b"[]".to_vec())),
+        );
+        assert_eq!(refused_then_answered.possibly_lost_batches(), 0);
+        let failed = answer(
+            &[Status(429), Status(503)],
+            Err(ClientError::PossiblyLost {
+                what: "w".into(),
+                last: "HTTP 503".into(),
+                batch_size: "500".into(),
+            }),
+        );
+        assert_eq!(failed.possibly_lost_batches(), 1);
+        assert_eq!(
+            answer(&[TimedOut], Ok(Collected::Body(vec![]))).possibly_lost_batches(),
+            1
+        );
     }
 }

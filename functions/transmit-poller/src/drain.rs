@@ -84,11 +84,22 @@ impl TypeWork for Collection {
                 metrics: run.metrics(),
                 credentials: &credentials,
             };
-            let collected = match poller
+            let answer = poller
                 .client
                 .collect(&call, event_type, stream_id, config.batch_size)
-                .await
-            {
+                .await;
+            // Attempts that may have reached Transmit without a usable answer: each may have cost a batch.
+            for _ in 0..answer.possibly_lost_batches() {
+                run.emit(PossiblyLostBatch {
+                    stream: run.stream(),
+                    events_at_risk: Some(config.batch_size as u64),
+                    reason: &format!(
+                        "a collect attempt may have reached Transmit without an answer ({})",
+                        answer.attempts_text()
+                    ),
+                });
+            }
+            let collected = match answer.outcome {
                 Ok(collected) => collected,
                 Err(ClientError::StreamNotFound { .. }) if !stream_recreated => {
                     // Someone stopped collection or deleted the stream (portal, another deployment): set it up

@@ -29,11 +29,12 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tributary_shared::event_id;
 use tributary_shared::record::{Record, Unparsed};
+use tributary_shared::time;
 
 use crate::catalogue::{classify, recommendation_type};
 use crate::event_type::EventType;
@@ -145,9 +146,7 @@ pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> 
         None => return Err("the event has no activity".to_owned()),
     };
     let timestamp = match event.get("timestamp") {
-        Some(ts) => {
-            parse_time(ts).ok_or_else(|| format!("the event's timestamp {ts} is not a time"))?
-        }
+        Some(ts) => parse_time(ts).map_err(|e| format!("the event's timestamp: {e}"))?,
         None => return Err("the event has no timestamp".to_owned()),
     };
     let class = classify(origin.event_type, activity);
@@ -249,30 +248,13 @@ fn normalize_is(activity: &str, key: &str) -> bool {
 }
 
 /// ISO-8601 with a zone (the documented form, `2022-12-01T01:20:23.000Z`), without one (taken
-/// as UTC), or epoch seconds / milliseconds as a number.
-fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
+/// as UTC), or an epoch number (seconds or milliseconds, told apart by magnitude), all read by
+/// the shared `time` module.
+fn parse_time(value: &Value) -> Result<DateTime<Utc>, String> {
     match value {
-        Value::String(text) => {
-            let text = text.trim();
-            DateTime::parse_from_rfc3339(text)
-                .map(|t| t.with_timezone(&Utc))
-                .ok()
-                .or_else(|| {
-                    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-                        .ok()
-                        .map(|t| t.and_utc())
-                })
-        }
-        Value::Number(n) => {
-            let n = n.as_i64()?;
-            // Below 10^11 it cannot be milliseconds of any date after 1973.
-            if n.abs() < 100_000_000_000 {
-                DateTime::from_timestamp(n, 0)
-            } else {
-                DateTime::from_timestamp_millis(n)
-            }
-        }
-        _ => None,
+        Value::String(text) => time::parse(text).map_err(|e| e.to_string()),
+        Value::Number(n) => time::epoch_number(n).map_err(|e| e.to_string()),
+        other => Err(format!("{} is not a time", json_kind(other))),
     }
 }
 
@@ -427,6 +409,7 @@ mod tests {
             json!("2024-01-01T10:00:00"),
             json!(1704103200),
             json!(1704103200000i64),
+            json!("2024-01-01 11:00:00+01:00"),
         ] {
             let r = map_value(&json!({"activity": "x", "timestamp": ts}), &o).unwrap();
             assert_eq!(
@@ -434,6 +417,15 @@ mod tests {
                 "2024-01-01T10:00:00+00:00",
                 "{ts}"
             );
+        }
+    }
+
+    #[test]
+    fn timestamps_outside_the_four_digit_years_are_not_events() {
+        let o = origin(EventType::Cis);
+        for ts in [json!(1e22), json!("9999-12-31T23:30:00-01:00"), json!(true)] {
+            let error = map_value(&json!({"activity": "x", "timestamp": ts}), &o).unwrap_err();
+            assert!(error.contains("timestamp"), "{ts}: {error}");
         }
     }
 
@@ -453,7 +445,7 @@ mod tests {
             "{errors:?}"
         );
         assert!(errors[1].contains("no timestamp"));
-        assert!(errors[2].contains("\"soon\" is not a time"));
+        assert!(errors[2].contains("\"soon\" is not a date and time"));
         assert!(errors[3].contains("no activity"));
         assert_eq!(mapped.unparsed[1].raw, r#"{"activity":"user_login"}"#);
         assert_eq!(mapped.unparsed[1].context["index"], 2);
