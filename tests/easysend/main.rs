@@ -2,6 +2,7 @@
 //!
 //! Windows are 60 s here (lag 10 s, overlap 120 s) so runs cover minutes of logs in milliseconds.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Timelike, Utc};
@@ -502,4 +503,67 @@ async fn two_concurrent_runs_do_not_both_advance_the_cursor() {
     );
     assert_eq!(s.cursor().await.as_deref(), a["cursor"].as_str());
     assert_eq!(assert_no_duplicates(&s.stack.records().await), 100);
+}
+
+#[tokio::test]
+async fn hostile_product_types_land_under_the_fallback_and_the_stream_moves_on() {
+    settle().await;
+    let s = setup("es-hostile-types", |_| {}).await;
+    let start = s.first_start();
+    let at = |seconds: i64| start + chrono::Duration::seconds(seconds);
+    let mut logs = vec![log_at(at(5), "OPENED")];
+    for (i, product) in [
+        "x".repeat(2_000),
+        "_unparsed".to_owned(),
+        "../x".to_owned(),
+        "a\u{1}b\nc".to_owned(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut log = log_at(at(10 + i as i64), "SUBMITTED");
+        log["product_type"] = json!(product);
+        logs.push(log);
+    }
+    s.sim.insert_logs(&logs).unwrap();
+
+    let report = s.run().await.expect("a hostile value never fails the run");
+    assert_eq!(report["outcome"], "drained", "{report}");
+    assert_eq!(report["events_landed"], 5, "{report}");
+    let keys = s.stack.keys().await;
+    for key in &keys {
+        assert!(key.len() <= 1024, "{key}");
+        let dt = key.split("/dt=").nth(1).unwrap().split('/').next().unwrap();
+        assert_eq!(dt.len(), 10, "a four-digit year in {key}");
+    }
+    let types: BTreeSet<&str> = keys
+        .iter()
+        .map(|k| {
+            k.split("event_type=")
+                .nth(1)
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(types, BTreeSet::from(["_invalid", "player"]), "{keys:?}");
+    let records = s.stack.records().await;
+    let fallback: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event"]["action"] == "SUBMITTED")
+        .collect();
+    assert_eq!(fallback.len(), 4);
+    assert!(
+        fallback
+            .iter()
+            .any(|r| r["easysend"]["product_type"] == "_unparsed"),
+        "the vendor's own value is kept in the record"
+    );
+
+    // The cursor moved past the hostile logs; the next run goes on from there.
+    let cursor = s.cursor().await.expect("the cursor moved");
+    let next = s.run().await.expect("the next run succeeds");
+    assert_eq!(next["outcome"], "drained", "{next}");
+    assert!(s.cursor().await.unwrap() >= cursor);
 }

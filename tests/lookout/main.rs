@@ -246,6 +246,33 @@ async fn survives_reconnect_end_drop_and_heartbeat_loss_without_loss_or_duplicat
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_id_that_could_not_be_sent_back_is_never_checkpointed() {
+    let h = Harness::new("lookout-hostile-id").await;
+    let expected = h.seed(200);
+    // The last frame of the stream, so nothing after it replaces it as the resume point before the final landing.
+    h.sim.push_fault(Fault::after(
+        200,
+        FaultAction::Malformed {
+            kind: Malformed::HostileId,
+        },
+    ));
+
+    let result = h.run(Duration::from_secs(30)).await;
+    assert_eq!(result["outcome"], "drained", "{result}");
+    assert_eq!(result["events_landed"], 200);
+    h.assert_landed_exactly_once(&expected).await;
+    let checkpoint = h.checkpoint().await.unwrap();
+    assert!(
+        tributary_shared::state::check_cursor(&checkpoint).is_ok(),
+        "{checkpoint:?}"
+    );
+    assert_eq!(
+        Some(checkpoint.as_str()),
+        expected.last().map(String::as_str)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_frames_land_in_unparsed_and_the_session_continues() {
     let h = Harness::new("lookout-malformed").await;
     let expected = h.seed(300);

@@ -556,7 +556,21 @@ impl<'a, 'r> Session<'a, 'r> {
 
     /// Moves the resume point forward, never back: a frame numbered before what was already read
     /// (a server replaying) must not rewind it.
+    ///
+    /// An id that could not be sent back (control characters, absurd length: see
+    /// [`tributary_shared::state::check_cursor`]) is never a resume point: the session keeps the last good one, so a
+    /// reconnect may replay a frame, which the repeat filter absorbs.
     fn advance_received(&mut self, id: String) {
+        if let Err(reason) = tributary_shared::state::check_cursor(&id) {
+            self.run.metrics().count(names::ERRORS, 1);
+            tracing::warn!(
+                message = "Ignoring an event id that cannot be a resume point.",
+                stream = self.stream,
+                id = %id.chars().take(80).collect::<String>(),
+                reason
+            );
+            return;
+        }
         let older = match (uuid_v7(&id), self.received.as_deref().and_then(uuid_v7)) {
             (Some(new), Some(current)) => new < current,
             _ => false,

@@ -174,8 +174,14 @@ impl<'a> FrameWriter<'a> {
     /// `last_id` is the id of the last event sent on the connection, if any: a server that sends
     /// a broken frame still numbers it like the frames around it.
     pub fn malformed(&mut self, kind: Malformed, last_id: Option<&str>) {
-        if let Some(id) = last_id {
-            self.field("id", id);
+        match (kind, last_id) {
+            (Malformed::HostileId, _) => {
+                // An id no client may store and send back: 2,000 characters with a control character inside.
+                let id = format!("{}\u{1}{}", "x".repeat(1000), "y".repeat(999));
+                self.field("id", &id);
+            }
+            (_, Some(id)) => self.field("id", id),
+            (_, None) => {}
         }
         match kind {
             Malformed::BadJson => {
@@ -196,6 +202,10 @@ impl<'a> FrameWriter<'a> {
                     r#"{"events":[{"enterprise_guid":"00000000-0000-4000-8000-000000000000","created_time":"not a time","change_type":"CREATED"}]}"#,
                 );
             }
+            Malformed::HostileId => {
+                self.field("event", "events");
+                self.field("data", r#"{"events":[]}"#);
+            }
         }
         self.end_frame();
     }
@@ -212,6 +222,8 @@ pub enum Malformed {
     NotEvents,
     /// An event without `id` or `type`.
     EventWithoutId,
+    /// A well-formed, empty `events` frame whose `id:` is 2,000 characters with a control character.
+    HostileId,
 }
 
 #[cfg(test)]
