@@ -164,8 +164,22 @@ def shared_modules_used(crate: Crate, shared: Crate) -> list[Path]:
             continue
         reached.add(module)
         text = strip_test_modules(modules[module].read_text())
-        frontier |= _referenced(text, modules) - reached
+        frontier |= (_referenced(text, modules) | _children_used(module, text, modules)) - reached
     return [modules[m] for m in sorted(reached)]
+
+
+CHILD_MODULE = re.compile(r"^\s*(pub(?:\([a-z]+\))?\s+)?mod\s+([a-z_0-9]+)\s*;", re.M)
+
+
+def _children_used(module: str, text: str, modules: dict[str, Path]) -> set[str]:
+    """The submodules a module's own code runs: every private one (`mod x;`, part of its implementation), and a
+    public one (`pub mod x;`) when the parent names it (`x::`)."""
+    found = set()
+    for visibility, child in CHILD_MODULE.findall(text):
+        name = f"{module}::{child}"
+        if name in modules and (not visibility or re.search(rf"\b{child}::", text)):
+            found.add(name)
+    return found
 
 
 def reached_sources(crate: Crate, shared: Crate | None) -> list[Path]:
@@ -186,6 +200,7 @@ SDK_ACTIONS = {
     "head_object": "s3:GetObject",
     "list_objects_v2": "s3:ListBucket",
     "delete_object": "s3:DeleteObject",
+    "copy_object": "s3:PutObject",
     "get_item": "dynamodb:GetItem",
     "put_item": "dynamodb:PutItem",
     "update_item": "dynamodb:UpdateItem",

@@ -5,8 +5,8 @@
 //!   so memory stays bounded by one part; an in-memory batch uses an unbounded part size and never does.
 //! - Every object carries `x-amz-meta-lines` (its record count) and `x-amz-meta-collector`. A multipart object's
 //!   count is only known at the end, after its metadata was fixed, so it is uploaded to a staging key outside
-//!   every vendor prefix (`<prefix>/_staging/<digest of the key>`, ignored by Hive readers and by the per-vendor
-//!   notifications) and copied to its key with the count: the key appears once, complete and counted, and the
+//!   its partitions (`<prefix>/vendor=<vendor>/_staging/<digest of the key>`, ignored by Hive readers and by the
+//!   per-vendor notifications, which want `.ndjson.gz`) and copied to its key with the count: the key appears once, complete and counted, and the
 //!   SIEM gets one notification. (A copy is limited to 5 GB; objects here are bounded by one batch.)
 //! - **An overwrite never removes a record that has landed.** The first write of a key is one request
 //!   (`PutObject` with `If-None-Match: *`). When the key already exists, the earlier object is read back and
@@ -500,14 +500,21 @@ async fn delete_staging(lander: &Lander, staging: &str) {
     }
 }
 
-/// `<prefix>/_staging/<digest of key>`: deterministic, short, and outside every `vendor=` prefix.
+/// `<prefix>/vendor=<vendor>/_staging/<digest of key>`: deterministic, short, inside the vendor's prefix (so a
+/// function's permissions stay scoped to its vendor) but outside every `event_type=` partition and without the
+/// `.ndjson.gz` suffix, so Hive readers and the SIEM notifications never see it.
 fn staging_key(lander: &Lander, key: &str) -> String {
-    let prefix = lander.prefix.trim_matches('/');
     let name = digest_hex(key.as_bytes());
-    if prefix.is_empty() {
-        format!("_staging/{name}")
-    } else {
-        format!("{prefix}/_staging/{name}")
+    match key.find("/event_type=") {
+        Some(at) => format!("{}/_staging/{name}", &key[..at]),
+        None => {
+            let prefix = lander.prefix.trim_matches('/');
+            if prefix.is_empty() {
+                format!("_staging/{name}")
+            } else {
+                format!("{prefix}/_staging/{name}")
+            }
+        }
     }
 }
 
