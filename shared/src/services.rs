@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use crate::config::{self, ConfigError};
+use crate::config::{ConfigError, Reader};
 use crate::http::HttpPolicy;
 use crate::landing::Lander;
 use crate::secrets::SecretsCache;
@@ -34,22 +34,74 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
+    /// From the environment, with every problem at once.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(CommonConfig {
-            bucket: config::required("TRIBUTARY_BUCKET")?,
-            prefix: config::optional("TRIBUTARY_PREFIX").unwrap_or_else(|| "tributary".to_owned()),
-            table: config::required("TRIBUTARY_STATE_TABLE")?,
-            safety_margin: config::seconds_or("TRIBUTARY_SAFETY_MARGIN_SECONDS", 10)?,
-            lease_ttl: config::seconds_or("TRIBUTARY_LEASE_SECONDS", 45)?,
-            gzip_level: config::check_range(
-                "TRIBUTARY_GZIP_LEVEL",
-                config::parse_or("TRIBUTARY_GZIP_LEVEL", 6)?,
-                1,
-                9,
-            )?,
-            secrets_ttl: config::seconds_or("TRIBUTARY_SECRETS_TTL_SECONDS", 300)?,
-            http: HttpPolicy::from_env()?,
-        })
+        let mut reader = Reader::from_env();
+        let config = CommonConfig::read(&mut reader);
+        reader.finish(config)
+    }
+
+    /// Reads the common settings into `reader`, which keeps any problem.
+    pub fn read(reader: &mut Reader) -> Self {
+        CommonConfig {
+            bucket: CommonConfig::read_bucket(reader),
+            prefix: CommonConfig::read_prefix(reader),
+            table: reader.required("TRIBUTARY_STATE_TABLE", "the DynamoDB state table"),
+            safety_margin: CommonConfig::read_safety_margin(reader, 10),
+            lease_ttl: Duration::from_secs(reader.whole(
+                "TRIBUTARY_LEASE_SECONDS",
+                45,
+                1..=u64::MAX,
+                "seconds",
+                "how long a stream's lease lasts without a heartbeat; a killed run frees its stream within this time",
+            )),
+            gzip_level: CommonConfig::read_gzip_level(reader),
+            secrets_ttl: CommonConfig::read_secrets_ttl(reader),
+            http: HttpPolicy::from_env(reader),
+        }
+    }
+
+    /// `TRIBUTARY_BUCKET`, for functions that land but keep no state.
+    pub fn read_bucket(reader: &mut Reader) -> String {
+        reader.required("TRIBUTARY_BUCKET", "the landing bucket")
+    }
+
+    /// `TRIBUTARY_PREFIX`.
+    pub fn read_prefix(reader: &mut Reader) -> String {
+        reader.text(
+            "TRIBUTARY_PREFIX",
+            "tributary",
+            "key prefix above vendor= in every object key",
+        )
+    }
+
+    /// `TRIBUTARY_SAFETY_MARGIN_SECONDS`, with the function's own default.
+    pub fn read_safety_margin(reader: &mut Reader, default_seconds: u64) -> Duration {
+        reader.seconds(
+            "TRIBUTARY_SAFETY_MARGIN_SECONDS",
+            default_seconds,
+            "stop this long before the Lambda deadline",
+        )
+    }
+
+    /// `TRIBUTARY_GZIP_LEVEL`.
+    pub fn read_gzip_level(reader: &mut Reader) -> u32 {
+        reader.whole(
+            "TRIBUTARY_GZIP_LEVEL",
+            6,
+            1..=9,
+            "",
+            "gzip level of landed objects, 1 (fast) to 9 (small)",
+        ) as u32
+    }
+
+    /// `TRIBUTARY_SECRETS_TTL_SECONDS`.
+    pub fn read_secrets_ttl(reader: &mut Reader) -> Duration {
+        reader.seconds(
+            "TRIBUTARY_SECRETS_TTL_SECONDS",
+            300,
+            "how long a secret is cached; a rotated value is picked up within this time",
+        )
     }
 }
 
