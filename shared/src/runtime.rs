@@ -138,17 +138,8 @@ impl Usage {
                 text.push_str(&format!("  {} {line}\n", self.name));
             }
         }
-        text.push_str(&format!(
-            "  {} --help | --version\n\nSettings (environment variables; AWS credentials, region and endpoint come \
-             from the standard AWS variables):\n",
-            self.name
-        ));
-        for setting in (self.settings)() {
-            text.push_str(&format!("  {} ({})\n", setting.name, setting.default));
-            if !setting.about.is_empty() {
-                text.push_str(&format!("      {}\n", setting.about));
-            }
-        }
+        text.push_str(&format!("  {} --help | --version\n\n", self.name));
+        text.push_str(&settings_help(&(self.settings)()));
         text
     }
 
@@ -170,6 +161,20 @@ impl Usage {
             std::process::exit(0);
         }
     }
+}
+
+/// The settings section of a `--help`: each variable with its default, and what it means.
+pub fn settings_help(settings: &[Setting]) -> String {
+    let mut text = "Settings (environment variables; AWS credentials, region and endpoint come from the standard \
+                    AWS variables):\n"
+        .to_owned();
+    for setting in settings {
+        text.push_str(&format!("  {} ({})\n", setting.name, setting.default));
+        if !setting.about.is_empty() {
+            text.push_str(&format!("      {}\n", setting.about));
+        }
+    }
+    text
 }
 
 /// Reports a configuration that cannot be used, every problem on its own line, and gives the exit code to end
