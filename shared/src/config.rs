@@ -5,6 +5,8 @@
 //! would be valid. The reader also records every setting it was asked for (name, default, meaning), so a binary's
 //! `--help` lists exactly what its configuration reads: reading an empty environment describes it.
 
+pub mod common;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
+// Named by its full path so that tools tracing which settings a function reads can follow it.
+use crate::config::common;
 use crate::config::{ConfigError, Reader};
 use crate::http::HttpPolicy;
 use crate::landing::Lander;
@@ -44,10 +46,10 @@ impl CommonConfig {
     /// Reads the common settings into `reader`, which keeps any problem.
     pub fn read(reader: &mut Reader) -> Self {
         CommonConfig {
-            bucket: CommonConfig::read_bucket(reader),
-            prefix: CommonConfig::read_prefix(reader),
+            bucket: common::bucket(reader),
+            prefix: common::prefix(reader),
             table: reader.required("TRIBUTARY_STATE_TABLE", "the DynamoDB state table"),
-            safety_margin: CommonConfig::read_safety_margin(reader, 10),
+            safety_margin: common::safety_margin(reader, 10),
             lease_ttl: Duration::from_secs(reader.whole(
                 "TRIBUTARY_LEASE_SECONDS",
                 45,
@@ -55,53 +57,10 @@ impl CommonConfig {
                 "seconds",
                 "how long a stream's lease lasts without a heartbeat; a killed run frees its stream within this time",
             )),
-            gzip_level: CommonConfig::read_gzip_level(reader),
-            secrets_ttl: CommonConfig::read_secrets_ttl(reader),
+            gzip_level: common::gzip_level(reader),
+            secrets_ttl: common::secrets_ttl(reader),
             http: HttpPolicy::from_env(reader),
         }
-    }
-
-    /// `TRIBUTARY_BUCKET`, for functions that land but keep no state.
-    pub fn read_bucket(reader: &mut Reader) -> String {
-        reader.required("TRIBUTARY_BUCKET", "the landing bucket")
-    }
-
-    /// `TRIBUTARY_PREFIX`.
-    pub fn read_prefix(reader: &mut Reader) -> String {
-        reader.text(
-            "TRIBUTARY_PREFIX",
-            "tributary",
-            "key prefix above vendor= in every object key",
-        )
-    }
-
-    /// `TRIBUTARY_SAFETY_MARGIN_SECONDS`, with the function's own default.
-    pub fn read_safety_margin(reader: &mut Reader, default_seconds: u64) -> Duration {
-        reader.seconds(
-            "TRIBUTARY_SAFETY_MARGIN_SECONDS",
-            default_seconds,
-            "stop this long before the Lambda deadline",
-        )
-    }
-
-    /// `TRIBUTARY_GZIP_LEVEL`.
-    pub fn read_gzip_level(reader: &mut Reader) -> u32 {
-        reader.whole(
-            "TRIBUTARY_GZIP_LEVEL",
-            6,
-            1..=9,
-            "",
-            "gzip level of landed objects, 1 (fast) to 9 (small)",
-        ) as u32
-    }
-
-    /// `TRIBUTARY_SECRETS_TTL_SECONDS`.
-    pub fn read_secrets_ttl(reader: &mut Reader) -> Duration {
-        reader.seconds(
-            "TRIBUTARY_SECRETS_TTL_SECONDS",
-            300,
-            "how long a secret is cached; a rotated value is picked up within this time",
-        )
     }
 }
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use tributary_shared::config::common;
 use tributary_shared::config::{self, ConfigError, Reader, Setting};
-use tributary_shared::services::CommonConfig;
 
 use crate::body::Limits;
 use crate::bulk::ClusterInfo;
@@ -77,11 +77,11 @@ impl ReceiverConfig {
     /// state, so of the common settings it reads only those about landing and secrets.
     pub fn read(reader: &mut Reader) -> Self {
         let d = ReceiverConfig::new("", Vec::new());
-        let bucket = CommonConfig::read_bucket(reader);
-        let prefix = CommonConfig::read_prefix(reader);
-        let gzip_level = CommonConfig::read_gzip_level(reader);
-        let secrets_ttl = CommonConfig::read_secrets_ttl(reader);
-        let safety_margin = CommonConfig::read_safety_margin(reader, d.safety_margin.as_secs());
+        let bucket = common::bucket(reader);
+        let prefix = common::prefix(reader);
+        let gzip_level = common::gzip_level(reader);
+        let secrets_ttl = common::secrets_ttl(reader);
+        let safety_margin = common::safety_margin(reader, d.safety_margin.as_secs());
         let secret_ids = reader.required_list(
             "TRIBUTARY_STRIVACITY_SECRET_ID",
             "one or more Secrets Manager secrets (comma-separated) with the accepted credentials",
