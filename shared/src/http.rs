@@ -48,33 +48,44 @@ impl Default for HttpPolicy {
 }
 
 impl HttpPolicy {
-    /// The policy from `TRIBUTARY_HTTP_*` variables, with the defaults above.
-    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
-        use crate::config::{millis_or, parse_or, seconds_or};
+    /// The policy from `TRIBUTARY_HTTP_*` variables, with the defaults above; problems go to `reader`.
+    pub fn from_env(reader: &mut crate::config::Reader) -> Self {
         let d = HttpPolicy::default();
-        Ok(HttpPolicy {
-            max_attempts: parse_or("TRIBUTARY_HTTP_MAX_ATTEMPTS", d.max_attempts)?.max(1),
-            base_backoff: millis_or(
+        let ms = |d: Duration| d.as_millis() as u64;
+        HttpPolicy {
+            max_attempts: reader.whole(
+                "TRIBUTARY_HTTP_MAX_ATTEMPTS",
+                d.max_attempts.into(),
+                1..=100,
+                "attempts",
+                "tries per vendor call (429, 5xx and connection errors are retried)",
+            ) as u32,
+            base_backoff: reader.millis(
                 "TRIBUTARY_HTTP_BACKOFF_MS",
-                d.base_backoff.as_millis() as u64,
-            )?,
-            max_backoff: millis_or(
+                ms(d.base_backoff),
+                "first retry delay (exponential, with jitter)",
+            ),
+            max_backoff: reader.millis(
                 "TRIBUTARY_HTTP_MAX_BACKOFF_MS",
-                d.max_backoff.as_millis() as u64,
-            )?,
-            max_retry_after: seconds_or(
+                ms(d.max_backoff),
+                "longest retry delay",
+            ),
+            max_retry_after: reader.seconds(
                 "TRIBUTARY_HTTP_MAX_RETRY_AFTER_SECONDS",
                 d.max_retry_after.as_secs(),
-            )?,
-            request_timeout: seconds_or(
+                "the longest Retry-After honoured before the call gives up",
+            ),
+            request_timeout: reader.seconds(
                 "TRIBUTARY_HTTP_TIMEOUT_SECONDS",
                 d.request_timeout.as_secs(),
-            )?,
-            connect_timeout: seconds_or(
+                "timeout of one whole request, body included",
+            ),
+            connect_timeout: reader.seconds(
                 "TRIBUTARY_HTTP_CONNECT_TIMEOUT_SECONDS",
                 d.connect_timeout.as_secs(),
-            )?,
-        })
+                "connect timeout",
+            ),
+        }
     }
 
     /// A client with this policy's timeouts (rustls, gzip).

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use crate::config::{self, ConfigError};
+// Named by its full path so that tools tracing which settings a function reads can follow it.
+use crate::config::common;
+use crate::config::{ConfigError, Reader};
 use crate::http::HttpPolicy;
 use crate::landing::Lander;
 use crate::secrets::SecretsCache;
@@ -34,22 +36,31 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
+    /// From the environment, with every problem at once.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(CommonConfig {
-            bucket: config::required("TRIBUTARY_BUCKET")?,
-            prefix: config::optional("TRIBUTARY_PREFIX").unwrap_or_else(|| "tributary".to_owned()),
-            table: config::required("TRIBUTARY_STATE_TABLE")?,
-            safety_margin: config::seconds_or("TRIBUTARY_SAFETY_MARGIN_SECONDS", 10)?,
-            lease_ttl: config::seconds_or("TRIBUTARY_LEASE_SECONDS", 45)?,
-            gzip_level: config::check_range(
-                "TRIBUTARY_GZIP_LEVEL",
-                config::parse_or("TRIBUTARY_GZIP_LEVEL", 6)?,
-                1,
-                9,
-            )?,
-            secrets_ttl: config::seconds_or("TRIBUTARY_SECRETS_TTL_SECONDS", 300)?,
-            http: HttpPolicy::from_env()?,
-        })
+        let mut reader = Reader::from_env();
+        let config = CommonConfig::read(&mut reader);
+        reader.finish(config)
+    }
+
+    /// Reads the common settings into `reader`, which keeps any problem.
+    pub fn read(reader: &mut Reader) -> Self {
+        CommonConfig {
+            bucket: common::bucket(reader),
+            prefix: common::prefix(reader),
+            table: reader.required("TRIBUTARY_STATE_TABLE", "the DynamoDB state table"),
+            safety_margin: common::safety_margin(reader, 10),
+            lease_ttl: Duration::from_secs(reader.whole(
+                "TRIBUTARY_LEASE_SECONDS",
+                45,
+                1..=u64::MAX,
+                "seconds",
+                "how long a stream's lease lasts without a heartbeat; a killed run frees its stream within this time",
+            )),
+            gzip_level: common::gzip_level(reader),
+            secrets_ttl: common::secrets_ttl(reader),
+            http: HttpPolicy::from_env(reader),
+        }
     }
 }
 

@@ -27,9 +27,12 @@ impl Args<'_> {
     pub fn parse<T>(&mut self, flag: &str) -> CliResult<T>
     where
         T: FromStr,
-        T::Err: std::error::Error + Send + Sync + 'static,
+        T::Err: std::fmt::Display,
     {
-        Ok(self.value(flag)?.parse()?)
+        let value = self.value(flag)?;
+        value
+            .parse()
+            .map_err(|e: T::Err| format!("{flag} {value:?} is not valid: {e}").into())
     }
 }
 
@@ -44,7 +47,10 @@ pub fn parse(
     let mut port = 0;
     while let Some(flag) = args.rest.next() {
         if flag == "--port" {
-            port = args.parse(flag)?;
+            let value = args.value(flag)?;
+            port = value
+                .parse()
+                .map_err(|_| format!("--port {value:?} must be a port number from 0 to 65535"))?;
         } else if !vendor_option(flag, &mut args)? {
             return Err(format!("unknown option {flag}").into());
         }

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use tributary_shared::config::{self, ConfigError};
+use tributary_shared::config::{self, ConfigError, Reader, Setting};
+use tributary_shared::services::CommonConfig;
 
 /// How far back the stream can be replayed: Lookout keeps 10 days.
 pub const MAX_LOOKBACK: Duration = Duration::from_secs(10 * 24 * 3600);
@@ -73,50 +74,114 @@ impl LookoutConfig {
         }
     }
 
+    /// From the environment, with every problem at once.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let base_url = config::optional("TRIBUTARY_LOOKOUT_BASE_URL")
-            .unwrap_or_else(|| "https://api.lookout.com".to_owned());
-        let mut c = LookoutConfig::new(base_url, config::required("TRIBUTARY_LOOKOUT_SECRET_ID")?);
-        c.types = config::list_or("TRIBUTARY_LOOKOUT_TYPES", ALL_TYPES)
+        let mut reader = Reader::from_env();
+        let config = LookoutConfig::read(&mut reader);
+        reader.finish(config)
+    }
+
+    /// Reads the `TRIBUTARY_LOOKOUT_*` settings into `reader`, which keeps any problem.
+    pub fn read(reader: &mut Reader) -> Self {
+        let secret_id = reader.required(
+            "TRIBUTARY_LOOKOUT_SECRET_ID",
+            "Secrets Manager secret holding the application key (plain text, or JSON with application_key)",
+        );
+        let base_url = reader.text(
+            "TRIBUTARY_LOOKOUT_BASE_URL",
+            "https://api.lookout.com",
+            "API host",
+        );
+        let mut c = LookoutConfig::new(base_url, secret_id);
+        c.types = reader
+            .list("TRIBUTARY_LOOKOUT_TYPES", ALL_TYPES, "the types filter")
             .into_iter()
             .map(|t| t.to_ascii_uppercase())
             .collect();
-        c.resume_param =
-            config::optional("TRIBUTARY_LOOKOUT_RESUME_PARAM").unwrap_or_else(|| "id".to_owned());
-        let hours = config::check_range(
+        c.resume_param = reader.text(
+            "TRIBUTARY_LOOKOUT_RESUME_PARAM",
+            "id",
+            "query parameter carrying the last landed event id",
+        );
+        let hours = reader.whole(
             "TRIBUTARY_LOOKOUT_LOOKBACK_HOURS",
-            config::parse_or("TRIBUTARY_LOOKOUT_LOOKBACK_HOURS", 24u64)?,
-            0,
-            MAX_LOOKBACK.as_secs() / 3600,
-        )?;
+            24,
+            0..=MAX_LOOKBACK.as_secs() / 3600,
+            "hours",
+            "where the very first session starts (Lookout keeps 10 days)",
+        );
         c.lookback = Duration::from_secs(hours * 3600);
-        c.flush_events = config::check_range(
+        c.flush_events = reader.whole(
             "TRIBUTARY_LOOKOUT_FLUSH_EVENTS",
-            config::parse_or("TRIBUTARY_LOOKOUT_FLUSH_EVENTS", c.flush_events)?,
-            1,
-            100_000,
-        )?;
-        c.flush_interval = config::millis_or("TRIBUTARY_LOOKOUT_FLUSH_INTERVAL_MS", 30_000)?;
-        c.heartbeat = config::millis_or("TRIBUTARY_LOOKOUT_HEARTBEAT_MS", 5_000)?
-            .max(Duration::from_millis(10));
-        c.reconnect_delay = config::millis_or("TRIBUTARY_LOOKOUT_RECONNECT_DELAY_MS", 1_000)?;
-        c.session_limit = config::optional("TRIBUTARY_LOOKOUT_SESSION_SECONDS")
-            .map(|_| config::seconds_or("TRIBUTARY_LOOKOUT_SESSION_SECONDS", 0))
-            .transpose()?;
-        c.idle_stop = config::optional("TRIBUTARY_LOOKOUT_IDLE_STOP_SECONDS")
-            .map(|_| config::seconds_or("TRIBUTARY_LOOKOUT_IDLE_STOP_SECONDS", 0))
-            .transpose()?;
-        c.token_refresh_before =
-            config::seconds_or("TRIBUTARY_LOOKOUT_TOKEN_REFRESH_SECONDS", 120)?;
-        c.max_failed_reconnects =
-            config::parse_or("TRIBUTARY_LOOKOUT_MAX_RECONNECTS", 10u32)?.max(1);
-        Ok(c)
+            c.flush_events as u64,
+            1..=100_000,
+            "events",
+            "land after this many events (a buffered record takes about 8 KiB until it lands)",
+        ) as usize;
+        c.flush_interval = reader.millis(
+            "TRIBUTARY_LOOKOUT_FLUSH_INTERVAL_MS",
+            30_000,
+            "land at the latest this long after the first unlanded event",
+        );
+        c.heartbeat = Duration::from_millis(reader.whole(
+            "TRIBUTARY_LOOKOUT_HEARTBEAT_MS",
+            5_000,
+            10..=u64::MAX,
+            "milliseconds",
+            "the server's heartbeat interval; twice this without a byte means the connection is dead",
+        ));
+        c.reconnect_delay = reader.millis(
+            "TRIBUTARY_LOOKOUT_RECONNECT_DELAY_MS",
+            1_000,
+            "wait before reconnecting when the server sent no retry",
+        );
+        c.session_limit = reader.optional_seconds(
+            "TRIBUTARY_LOOKOUT_SESSION_SECONDS",
+            "until the deadline",
+            "end the session after this long",
+        );
+        c.idle_stop = reader.optional_seconds(
+            "TRIBUTARY_LOOKOUT_IDLE_STOP_SECONDS",
+            "until the deadline",
+            "end the session once no event arrived for this long",
+        );
+        c.token_refresh_before = reader.seconds(
+            "TRIBUTARY_LOOKOUT_TOKEN_REFRESH_SECONDS",
+            120,
+            "refresh the access token this long before it expires",
+        );
+        c.max_failed_reconnects = reader.whole(
+            "TRIBUTARY_LOOKOUT_MAX_RECONNECTS",
+            10,
+            1..=1000,
+            "reconnects",
+            "reconnects in a row without an event before the session fails",
+        ) as u32;
+        c
     }
 
     /// The look-back actually used for `start_time`: capped just inside Lookout's 10 days.
     pub fn effective_lookback(&self) -> Duration {
         self.lookback.min(MAX_LOOKBACK - LOOKBACK_SLACK)
     }
+}
+
+/// The common settings and Lookout's, read together so a start-up reports every problem at once.
+pub fn load() -> Result<(CommonConfig, LookoutConfig), ConfigError> {
+    let mut reader = Reader::from_env();
+    let common = CommonConfig::read(&mut reader);
+    let lookout = LookoutConfig::read(&mut reader);
+    reader.finish((common, lookout))
+}
+
+/// Every setting the collector reads, with its default (for `--help`).
+pub fn settings() -> Vec<Setting> {
+    let mut reader = Reader::from_vars([]);
+    CommonConfig::read(&mut reader);
+    LookoutConfig::read(&mut reader);
+    let mut settings = reader.into_settings();
+    settings.extend(config::runtime_settings());
+    settings
 }
 
 #[cfg(test)]
@@ -131,5 +196,35 @@ mod tests {
         assert!(c.effective_lookback() < MAX_LOOKBACK);
         c.lookback = Duration::from_secs(3600);
         assert_eq!(c.effective_lookback(), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn every_bad_setting_is_reported_at_once() {
+        let mut reader = Reader::from_vars([
+            ("TRIBUTARY_LOOKOUT_LOOKBACK_HOURS", "300"),
+            ("TRIBUTARY_LOOKOUT_SESSION_SECONDS", "-1"),
+            ("TRIBUTARY_LOOKOUT_MAX_RECONNECTS", "0"),
+        ]);
+        LookoutConfig::read(&mut reader);
+        let text = reader.finish(()).unwrap_err().to_string();
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "TRIBUTARY_LOOKOUT_SECRET_ID must be set: Secrets Manager secret holding the application key \
+                 (plain text, or JSON with application_key)",
+                "TRIBUTARY_LOOKOUT_LOOKBACK_HOURS=300 must be a whole number of hours from 0 to 240",
+                "TRIBUTARY_LOOKOUT_SESSION_SECONDS=-1 must be a whole number of seconds, zero or more",
+                "TRIBUTARY_LOOKOUT_MAX_RECONNECTS=0 must be a whole number of reconnects from 1 to 1000",
+            ]
+        );
+    }
+
+    #[test]
+    fn unset_settings_read_as_the_defaults_of_new() {
+        let mut reader = Reader::from_vars([("TRIBUTARY_LOOKOUT_SECRET_ID", "s")]);
+        let read = LookoutConfig::read(&mut reader);
+        let read = reader.finish(read).unwrap();
+        let defaults = LookoutConfig::new("https://api.lookout.com", "s");
+        assert_eq!(format!("{read:?}"), format!("{defaults:?}"));
     }
 }

@@ -1,13 +1,34 @@
 //! The Lambda entry point; outside Lambda, one local session with the event read from the file
 //! named by the first argument (`events/lookout.json`), `-` for stdin.
 
-use lookout_stream::Collector;
-use tributary_shared::runtime;
+use std::process::ExitCode;
+
+use lookout_stream::{config, Collector};
+use tributary_shared::runtime::{self, Usage};
+use tributary_shared::services::Services;
+
+const USAGE: Usage = Usage {
+    name: "lookout-stream",
+    version: env!("CARGO_PKG_VERSION"),
+    about: "Reads the Lookout Mobile Risk API v2 event stream (SSE) in one bounded session per invocation, \
+            resuming after the last landed event, and lands the events in S3 as gzip NDJSON.",
+    usage: runtime::FUNCTION_USAGE,
+    settings: config::settings,
+};
 
 #[tokio::main]
-async fn main() -> Result<(), runtime::Error> {
+async fn main() -> ExitCode {
+    USAGE.answer_and_exit();
     runtime::init_tracing();
-    let collector = Collector::from_env().await?;
+    let (common, lookout) = match config::load() {
+        Ok(configs) => configs,
+        Err(error) => return runtime::config_failed(USAGE.name, &error),
+    };
+    let sdk = tributary_shared::aws::load().await;
+    let collector = Collector::new(Services::new(&sdk, common), lookout);
     let collector = &collector;
-    runtime::run(move |event| collector.handle(event)).await
+    match runtime::run(move |event| collector.handle(event)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => runtime::failed(USAGE.name, &error),
+    }
 }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use tributary_shared::config::{self, ConfigError};
+use tributary_shared::config::common;
+use tributary_shared::config::{self, ConfigError, Reader, Setting};
 
 use crate::body::Limits;
 use crate::bulk::ClusterInfo;
@@ -65,113 +66,201 @@ impl ReceiverConfig {
         }
     }
 
+    /// From the environment, with every problem at once.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let limits = Limits::default();
+        let mut reader = Reader::from_env();
+        let config = ReceiverConfig::read(&mut reader);
+        reader.finish(config)
+    }
+
+    /// Reads every setting the receiver uses into `reader`, which keeps any problem. The receiver keeps no
+    /// state, so of the common settings it reads only those about landing and secrets.
+    pub fn read(reader: &mut Reader) -> Self {
+        let d = ReceiverConfig::new("", Vec::new());
+        let bucket = common::bucket(reader);
+        let prefix = common::prefix(reader);
+        let gzip_level = common::gzip_level(reader);
+        let secrets_ttl = common::secrets_ttl(reader);
+        let safety_margin = common::safety_margin(reader, d.safety_margin.as_secs());
+        let secret_ids = reader.required_list(
+            "TRIBUTARY_STRIVACITY_SECRET_ID",
+            "one or more Secrets Manager secrets (comma-separated) with the accepted credentials",
+        );
+        let bytes = |reader: &mut Reader, name, default: usize, max: u64, about| {
+            reader.whole(name, default as u64, 1024..=max, "bytes", about) as usize
+        };
         let limits = Limits {
-            max_body_bytes: config::check_range(
+            max_body_bytes: bytes(
+                reader,
                 "TRIBUTARY_STRIVACITY_MAX_BODY_BYTES",
-                config::parse_or("TRIBUTARY_STRIVACITY_MAX_BODY_BYTES", limits.max_body_bytes)?,
-                1024,
+                d.limits.max_body_bytes,
                 6 * 1024 * 1024,
-            )?,
-            max_decompressed_bytes: config::check_range(
+                "largest request body accepted (a Function URL takes at most 6 MB)",
+            ),
+            max_decompressed_bytes: bytes(
+                reader,
                 "TRIBUTARY_STRIVACITY_MAX_DECOMPRESSED_BYTES",
-                config::parse_or(
-                    "TRIBUTARY_STRIVACITY_MAX_DECOMPRESSED_BYTES",
-                    limits.max_decompressed_bytes,
-                )?,
-                1024,
+                d.limits.max_decompressed_bytes,
                 1024 * 1024 * 1024,
-            )?,
-            max_events: config::check_range(
+                "largest body after gzip is undone",
+            ),
+            max_events: reader.whole(
                 "TRIBUTARY_STRIVACITY_MAX_EVENTS",
-                config::parse_or("TRIBUTARY_STRIVACITY_MAX_EVENTS", limits.max_events)?,
-                1,
-                1_000_000,
-            )?,
+                d.limits.max_events as u64,
+                1..=1_000_000,
+                "events",
+                "most events in one request",
+            ) as usize,
         };
-        let secret_ids = config::list_or("TRIBUTARY_STRIVACITY_SECRET_ID", &[]);
-        if secret_ids.is_empty() {
-            return Err(ConfigError::Missing {
-                name: "TRIBUTARY_STRIVACITY_SECRET_ID".to_owned(),
-            });
-        }
-        let bulk_busy_status =
-            match config::optional("TRIBUTARY_STRIVACITY_BULK_BUSY_STATUS").as_deref() {
-                None | Some("503") => BulkBusyStatus::Unavailable,
-                Some("429") => BulkBusyStatus::TooManyRequests,
-                Some(other) => {
-                    return Err(ConfigError::Invalid {
-                        name: "TRIBUTARY_STRIVACITY_BULK_BUSY_STATUS".to_owned(),
-                        value: other.to_owned(),
-                        reason: "expected 503 or 429".to_owned(),
-                    })
-                }
-            };
-        let default_type = config::optional("TRIBUTARY_STRIVACITY_DEFAULT_EVENT_TYPE");
-        let default = match default_type.as_deref() {
-            None => EventType::Account,
-            Some(value) => EventType::parse(value).ok_or_else(|| ConfigError::Invalid {
-                name: "TRIBUTARY_STRIVACITY_DEFAULT_EVENT_TYPE".to_owned(),
-                value: value.to_owned(),
-                reason: "expected account or audit".to_owned(),
-            })?,
-        };
+        let land_timeout = reader.seconds(
+            "TRIBUTARY_STRIVACITY_LAND_TIMEOUT_SECONDS",
+            d.land_timeout.as_secs(),
+            "the longest wait for S3 before answering with the retryable error",
+        );
+        let bulk_busy_status = reader.choice(
+            "TRIBUTARY_STRIVACITY_BULK_BUSY_STATUS",
+            "503",
+            &[
+                ("503", BulkBusyStatus::Unavailable),
+                ("429", BulkBusyStatus::TooManyRequests),
+            ],
+            "_bulk status on storage failure",
+        );
+        let cluster_name = reader.text(
+            "TRIBUTARY_STRIVACITY_ES_CLUSTER_NAME",
+            "tributary",
+            "the cluster name GET / reports",
+        );
+        let default = reader.choice(
+            "TRIBUTARY_STRIVACITY_DEFAULT_EVENT_TYPE",
+            "account",
+            &[("account", EventType::Account), ("audit", EventType::Audit)],
+            "event type when nothing marks an event as account or audit",
+        );
         let rule = Rule {
-            audit_markers: config::list_or(
+            audit_markers: reader.list(
                 "TRIBUTARY_STRIVACITY_AUDIT_MARKERS",
                 classify::DEFAULT_AUDIT_MARKERS,
+                "values of the type fields, HEC source/sourcetype or index name that mark audit events",
             ),
-            account_markers: config::list_or(
+            account_markers: reader.list(
                 "TRIBUTARY_STRIVACITY_ACCOUNT_MARKERS",
                 classify::DEFAULT_ACCOUNT_MARKERS,
+                "the same for account events",
             ),
-            type_fields: config::list_or(
+            type_fields: reader.list(
                 "TRIBUTARY_STRIVACITY_TYPE_FIELDS",
                 classify::DEFAULT_TYPE_FIELDS,
+                "event fields that may carry a marker",
             ),
-            audit_fields: config::list_or(
+            audit_fields: reader.list(
                 "TRIBUTARY_STRIVACITY_AUDIT_FIELDS",
                 classify::DEFAULT_AUDIT_FIELDS,
+                "fields whose presence marks an audit event",
             ),
-            account_fields: config::list_or(
+            account_fields: reader.list(
                 "TRIBUTARY_STRIVACITY_ACCOUNT_FIELDS",
                 classify::DEFAULT_ACCOUNT_FIELDS,
+                "fields whose presence marks an account event",
             ),
             default,
         };
-        let cluster_name = config::optional("TRIBUTARY_STRIVACITY_ES_CLUSTER_NAME")
-            .unwrap_or_else(|| "tributary".to_owned());
-        Ok(ReceiverConfig {
-            bucket: config::required("TRIBUTARY_BUCKET")?,
-            prefix: config::optional("TRIBUTARY_PREFIX").unwrap_or_else(|| "tributary".to_owned()),
-            gzip_level: config::check_range(
-                "TRIBUTARY_GZIP_LEVEL",
-                config::parse_or("TRIBUTARY_GZIP_LEVEL", 6)?,
-                1,
-                9,
-            )?,
+        let mapper = Mapper {
+            event_id_paths: reader.list(
+                "TRIBUTARY_STRIVACITY_EVENT_ID_PATHS",
+                mapping::DEFAULT_EVENT_ID_PATHS,
+                "where the event id is (dotted paths)",
+            ),
+            timestamp_paths: reader.list(
+                "TRIBUTARY_STRIVACITY_TIMESTAMP_PATHS",
+                mapping::DEFAULT_TIMESTAMP_PATHS,
+                "where the event time is (dotted paths)",
+            ),
+            rule,
+        };
+        ReceiverConfig {
+            bucket,
+            prefix,
+            gzip_level,
             secret_ids,
-            secrets_ttl: config::seconds_or("TRIBUTARY_SECRETS_TTL_SECONDS", 300)?,
+            secrets_ttl,
             limits,
-            land_timeout: config::seconds_or("TRIBUTARY_STRIVACITY_LAND_TIMEOUT_SECONDS", 20)?,
-            safety_margin: config::seconds_or("TRIBUTARY_SAFETY_MARGIN_SECONDS", 2)?,
+            land_timeout,
+            safety_margin,
             bulk_busy_status,
             cluster: ClusterInfo {
                 node_name: cluster_name.clone(),
                 cluster_name,
             },
-            mapper: Mapper {
-                event_id_paths: config::list_or(
-                    "TRIBUTARY_STRIVACITY_EVENT_ID_PATHS",
-                    mapping::DEFAULT_EVENT_ID_PATHS,
-                ),
-                timestamp_paths: config::list_or(
-                    "TRIBUTARY_STRIVACITY_TIMESTAMP_PATHS",
-                    mapping::DEFAULT_TIMESTAMP_PATHS,
-                ),
-                rule,
-            },
-        })
+            mapper,
+        }
+    }
+}
+
+/// `TRIBUTARY_STRIVACITY_LISTEN_ADDR`: where the standalone host listens unless `--listen` says otherwise.
+pub fn read_listen_addr(reader: &mut Reader) -> String {
+    reader.text(
+        "TRIBUTARY_STRIVACITY_LISTEN_ADDR",
+        "127.0.0.1:8088",
+        "address of the standalone HTTP host (local runs only)",
+    )
+}
+
+/// Every setting the receiver reads in Lambda, with its default (for `--help`).
+pub fn settings() -> Vec<Setting> {
+    let mut reader = Reader::from_vars([]);
+    ReceiverConfig::read(&mut reader);
+    let mut settings = reader.into_settings();
+    settings.extend(config::runtime_settings());
+    settings
+}
+
+/// Every setting the standalone host reads: the receiver's and its listen address.
+pub fn standalone_settings() -> Vec<Setting> {
+    let mut reader = Reader::from_vars([]);
+    ReceiverConfig::read(&mut reader);
+    read_listen_addr(&mut reader);
+    let mut settings = reader.into_settings();
+    settings.extend(config::runtime_settings());
+    settings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_setting_is_reported_at_once() {
+        let mut reader = Reader::from_vars([
+            ("TRIBUTARY_GZIP_LEVEL", "0"),
+            ("TRIBUTARY_STRIVACITY_BULK_BUSY_STATUS", "500"),
+            ("TRIBUTARY_STRIVACITY_DEFAULT_EVENT_TYPE", "session"),
+            ("TRIBUTARY_STRIVACITY_SECRET_ID", " , "),
+        ]);
+        ReceiverConfig::read(&mut reader);
+        let text = reader.finish(()).unwrap_err().to_string();
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "TRIBUTARY_BUCKET must be set: the landing bucket",
+                "TRIBUTARY_GZIP_LEVEL=0 must be a whole number from 1 to 9",
+                "TRIBUTARY_STRIVACITY_SECRET_ID must be set: one or more Secrets Manager secrets \
+                 (comma-separated) with the accepted credentials",
+                "TRIBUTARY_STRIVACITY_BULK_BUSY_STATUS=500 must be one of 503, 429",
+                "TRIBUTARY_STRIVACITY_DEFAULT_EVENT_TYPE=session must be one of account, audit",
+            ]
+        );
+    }
+
+    #[test]
+    fn unset_settings_read_as_the_defaults_of_new() {
+        let mut reader = Reader::from_vars([
+            ("TRIBUTARY_BUCKET", "b"),
+            ("TRIBUTARY_STRIVACITY_SECRET_ID", "one, two"),
+        ]);
+        let read = ReceiverConfig::read(&mut reader);
+        let read = reader.finish(read).unwrap();
+        let defaults = ReceiverConfig::new("b", vec!["one".to_owned(), "two".to_owned()]);
+        assert_eq!(format!("{read:?}"), format!("{defaults:?}"));
     }
 }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use tributary_shared::config::{self, ConfigError};
+use tributary_shared::config::{self, ConfigError, Reader, Setting};
+use tributary_shared::services::CommonConfig;
 
 /// The largest batch the vendor hands out per `collect`.
 pub const MAX_BATCH_SIZE: u32 = 1000;
@@ -58,61 +59,109 @@ impl TransmitConfig {
         }
     }
 
-    /// From the environment:
-    ///
-    /// | variable | default |
-    /// |---|---|
-    /// | `TRIBUTARY_TRANSMIT_SECRET_ID` | required |
-    /// | `TRIBUTARY_TRANSMIT_REGION` | `us` (`us`, `eu`, `ca`, `au`, `sandbox`) |
-    /// | `TRIBUTARY_TRANSMIT_BASE_URL` | the region's API base |
-    /// | `TRIBUTARY_TRANSMIT_TOKEN_URL` | `<scheme://host of the base>/oidc/token` |
-    /// | `TRIBUTARY_TRANSMIT_STREAM_ID` | `tributary` |
-    /// | `TRIBUTARY_TRANSMIT_BATCH_SIZE` | `1000` |
-    /// | `TRIBUTARY_TRANSMIT_RETENTION_DAYS` | `7` (`0`: send none) |
-    /// | `TRIBUTARY_TRANSMIT_ENRICHMENT` | `false` |
-    /// | `TRIBUTARY_TRANSMIT_ROUND_TRIP_FLOOR_MS` | `1000` |
+    /// From the environment, with every problem at once (the README's configuration table lists the
+    /// variables; `transmit-poller --help` prints them with their defaults).
     pub fn from_env() -> Result<TransmitConfig, ConfigError> {
-        let region = config::optional("TRIBUTARY_TRANSMIT_REGION")
-            .unwrap_or_else(|| "us".to_owned())
-            .to_ascii_lowercase();
-        let api_base = match config::optional("TRIBUTARY_TRANSMIT_BASE_URL") {
-            Some(base) => base,
-            None => region_base(&region)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "TRIBUTARY_TRANSMIT_REGION".to_owned(),
-                    value: region.clone(),
-                    reason: "expected one of us, eu, ca, au, sandbox".to_owned(),
-                })?
-                .to_owned(),
-        };
-        if reqwest::Url::parse(&api_base).is_err() {
-            return Err(ConfigError::Invalid {
-                name: "TRIBUTARY_TRANSMIT_BASE_URL".to_owned(),
-                value: api_base,
-                reason: "not a URL".to_owned(),
-            });
+        let mut reader = Reader::from_env();
+        let config = TransmitConfig::read(&mut reader);
+        reader.finish(config)
+    }
+
+    /// Reads the `TRIBUTARY_TRANSMIT_*` settings into `reader`, which keeps any problem.
+    pub fn read(reader: &mut Reader) -> TransmitConfig {
+        let secret_id = reader.required(
+            "TRIBUTARY_TRANSMIT_SECRET_ID",
+            "Secrets Manager secret {\"client_id\": ..., \"client_secret\": ...}",
+        );
+        let regions: Vec<(&str, &str)> = REGIONS.to_vec();
+        let region_base = reader.choice(
+            "TRIBUTARY_TRANSMIT_REGION",
+            "us",
+            &regions,
+            "Mosaic region; picks the API base",
+        );
+        let base = reader.optional(
+            "TRIBUTARY_TRANSMIT_BASE_URL",
+            "the region's API base",
+            "activities API base, version included",
+        );
+        if let Some(base) = &base {
+            if reqwest::Url::parse(base).is_err() {
+                reader.invalid(
+                    "TRIBUTARY_TRANSMIT_BASE_URL",
+                    base,
+                    "a URL such as https://api.transmitsecurity.io/activities/v1",
+                );
+            }
         }
         let mut config =
-            TransmitConfig::new(api_base, config::required("TRIBUTARY_TRANSMIT_SECRET_ID")?);
-        if let Some(url) = config::optional("TRIBUTARY_TRANSMIT_TOKEN_URL") {
+            TransmitConfig::new(base.unwrap_or_else(|| region_base.to_owned()), secret_id);
+        if let Some(url) = reader.optional(
+            "TRIBUTARY_TRANSMIT_TOKEN_URL",
+            "<scheme://host of the base>/oidc/token",
+            "OAuth2 token endpoint",
+        ) {
             config.token_url = url;
         }
-        if let Some(id) = config::optional("TRIBUTARY_TRANSMIT_STREAM_ID") {
-            config.stream_id = check_stream_id(id)?;
+        let stream_id = reader.text(
+            "TRIBUTARY_TRANSMIT_STREAM_ID",
+            "tributary",
+            "the stream_id created and drained per event type",
+        );
+        if stream_id.chars().any(char::is_whitespace) {
+            // The vendor wants "a continuous string, without spaces".
+            reader.invalid(
+                "TRIBUTARY_TRANSMIT_STREAM_ID",
+                &stream_id,
+                "one word, without spaces",
+            );
         }
-        config.batch_size = config::check_range(
+        config.stream_id = stream_id;
+        config.batch_size = reader.whole(
             "TRIBUTARY_TRANSMIT_BATCH_SIZE",
-            config::parse_or("TRIBUTARY_TRANSMIT_BATCH_SIZE", MAX_BATCH_SIZE)?,
-            1,
-            MAX_BATCH_SIZE,
-        )?;
-        let retention: u32 = config::parse_or("TRIBUTARY_TRANSMIT_RETENTION_DAYS", 7)?;
+            MAX_BATCH_SIZE.into(),
+            1..=MAX_BATCH_SIZE.into(),
+            "events",
+            "events per collect; smaller batches shrink what a killed run can lose",
+        ) as u32;
+        let retention = reader.whole(
+            "TRIBUTARY_TRANSMIT_RETENTION_DAYS",
+            7,
+            0..=3650,
+            "days",
+            "retention sent when the stream is created; 0 sends none",
+        ) as u32;
         config.retention_days = (retention > 0).then_some(retention);
-        config.enrichment = config::bool_or("TRIBUTARY_TRANSMIT_ENRICHMENT", false)?;
-        config.round_trip_floor =
-            config::millis_or("TRIBUTARY_TRANSMIT_ROUND_TRIP_FLOOR_MS", 1000)?;
-        Ok(config)
+        config.enrichment = reader.flag(
+            "TRIBUTARY_TRANSMIT_ENRICHMENT",
+            false,
+            "create the stream with enrichment=true (events carry private data)",
+        );
+        config.round_trip_floor = reader.millis(
+            "TRIBUTARY_TRANSMIT_ROUND_TRIP_FLOOR_MS",
+            1000,
+            "the least time one more collect-and-land round is assumed to take",
+        );
+        config
     }
+}
+
+/// The common settings and Transmit's, read together so a start-up reports every problem at once.
+pub fn load() -> Result<(CommonConfig, TransmitConfig), ConfigError> {
+    let mut reader = Reader::from_env();
+    let common = CommonConfig::read(&mut reader);
+    let transmit = TransmitConfig::read(&mut reader);
+    reader.finish((common, transmit))
+}
+
+/// Every setting the poller reads, with its default (for `--help`).
+pub fn settings() -> Vec<Setting> {
+    let mut reader = Reader::from_vars([]);
+    CommonConfig::read(&mut reader);
+    TransmitConfig::read(&mut reader);
+    let mut settings = reader.into_settings();
+    settings.extend(config::runtime_settings());
+    settings
 }
 
 /// The API base of a region name.
@@ -130,18 +179,6 @@ pub fn token_url_for(api_base: &str) -> String {
         Ok(url) => format!("{}/oidc/token", url.origin().ascii_serialization()),
         Err(_) => format!("{}/oidc/token", api_base.trim_end_matches('/')),
     }
-}
-
-/// The vendor wants "a continuous string, without spaces".
-fn check_stream_id(id: String) -> Result<String, ConfigError> {
-    if id.chars().any(char::is_whitespace) {
-        return Err(ConfigError::Invalid {
-            name: "TRIBUTARY_TRANSMIT_STREAM_ID".to_owned(),
-            value: id,
-            reason: "a stream id must be one word, without spaces".to_owned(),
-        });
-    }
-    Ok(id)
 }
 
 #[cfg(test)]
@@ -167,5 +204,43 @@ mod tests {
             Some("https://api.ca.transmitsecurity.io/risk/v1")
         );
         assert_eq!(region_base("mars"), None);
+    }
+
+    #[test]
+    fn every_bad_setting_is_reported_in_plain_words() {
+        let mut reader = Reader::from_vars([
+            ("TRIBUTARY_TRANSMIT_REGION", "mars"),
+            ("TRIBUTARY_TRANSMIT_BATCH_SIZE", "-5"),
+            ("TRIBUTARY_TRANSMIT_STREAM_ID", "two words"),
+        ]);
+        TransmitConfig::read(&mut reader);
+        let text = reader.finish(()).unwrap_err().to_string();
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "TRIBUTARY_TRANSMIT_SECRET_ID must be set: Secrets Manager secret \
+                 {\"client_id\": ..., \"client_secret\": ...}",
+                "TRIBUTARY_TRANSMIT_REGION=mars must be one of us, eu, ca, au, sandbox",
+                "TRIBUTARY_TRANSMIT_STREAM_ID=\"two words\" must be one word, without spaces",
+                "TRIBUTARY_TRANSMIT_BATCH_SIZE=-5 must be a whole number of events from 1 to 1000",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_explicit_base_replaces_the_region_and_moves_the_token_endpoint() {
+        let mut reader = Reader::from_vars([
+            ("TRIBUTARY_TRANSMIT_SECRET_ID", "s"),
+            (
+                "TRIBUTARY_TRANSMIT_BASE_URL",
+                "http://127.0.0.1:9/activities/v1",
+            ),
+            ("TRIBUTARY_TRANSMIT_RETENTION_DAYS", "0"),
+        ]);
+        let config = TransmitConfig::read(&mut reader);
+        let config = reader.finish(config).unwrap();
+        assert_eq!(config.token_url, "http://127.0.0.1:9/oidc/token");
+        assert_eq!(config.retention_days, None);
+        assert_eq!(config.batch_size, MAX_BATCH_SIZE);
     }
 }

@@ -9,6 +9,7 @@ pub const USAGE: &str = "\
 tributary-ctl: operate a Tributary deployment with the functions' own configuration and state.
 
 Usage:
+  tributary-ctl help | --help | --version
   tributary-ctl status [--json]
       Every stream in the state table: cursor, lag, last run, lease holder, events landed.
   tributary-ctl transmit stop --type <cis|admin|risk|verify> [--stream-only] [--budget <duration>]
@@ -23,13 +24,14 @@ Usage:
       Function URL request payload, like events/strivacity-*.json).
 
 Times are RFC 3339 (2026-11-23T10:00:00Z) or an age (36h, 90m, 2d). Durations: 300s, 5m, 1h.
-Configuration: the TRIBUTARY_* variables the functions read (the README configuration table) and the
-standard AWS variables.";
+Configuration: status reads only TRIBUTARY_STATE_TABLE; the other commands read the settings of the
+function they act for, listed below (`<function> --help` lists one function's).";
 
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Help,
+    Version,
     Status {
         json: bool,
     },
@@ -75,6 +77,7 @@ pub fn parse(args: &[String], now: DateTime<Utc>) -> Result<Command, ArgsError> 
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         [] | ["help" | "--help" | "-h", ..] => Ok(Command::Help),
+        ["version" | "--version" | "-V", ..] => Ok(Command::Version),
         ["status", rest @ ..] => {
             let mut options = Options::new(rest, &["--json"], &[])?;
             Ok(Command::Status {
@@ -293,6 +296,16 @@ mod tests {
                 stream: Some("cis".into()),
             }
         );
+    }
+
+    #[test]
+    fn help_and_version_are_commands_of_their_own() {
+        for line in ["", "help", "--help", "-h", "-h status"] {
+            assert_eq!(parse(&args(line), now()), Ok(Command::Help), "{line:?}");
+        }
+        for line in ["version", "--version", "-V"] {
+            assert_eq!(parse(&args(line), now()), Ok(Command::Version), "{line:?}");
+        }
     }
 
     #[test]

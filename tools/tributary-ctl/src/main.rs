@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use tributary_ctl::args::{self, Command};
 use tributary_ctl::{easysend, run, status, transmit};
+use tributary_shared::config::{ConfigError, Setting};
 use tributary_shared::runtime::{self, Error};
 use tributary_shared::services::Services;
 use tributary_shared::state::StateStore;
@@ -22,11 +23,29 @@ async fn main() -> ExitCode {
     runtime::init_tracing();
     match execute(command).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("tributary-ctl: {error}");
-            ExitCode::FAILURE
+        Err(error) => match error.downcast_ref::<ConfigError>() {
+            Some(config) => runtime::config_failed("tributary-ctl", config),
+            None => runtime::failed("tributary-ctl", &error),
+        },
+    }
+}
+
+/// Every setting of the four functions, each once, in the order the functions read them.
+fn settings_help() -> String {
+    let mut settings: Vec<Setting> = Vec::new();
+    for list in [
+        transmit_poller::config::settings(),
+        easysend_poller::config::settings(),
+        lookout_stream::config::settings(),
+        strivacity_receiver::config::settings(),
+    ] {
+        for setting in list {
+            if !settings.iter().any(|s| s.name == setting.name) {
+                settings.push(setting);
+            }
         }
     }
+    runtime::settings_help(&settings)
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
@@ -36,7 +55,8 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
 
 async fn execute(command: Command) -> Result<(), Error> {
     match command {
-        Command::Help => println!("{}", args::USAGE),
+        Command::Help => println!("{}\n\n{}", args::USAGE, settings_help().trim_end()),
+        Command::Version => println!("tributary-ctl {}", env!("CARGO_PKG_VERSION")),
         Command::Status { json } => {
             // Only the table is needed: status works with nothing but TRIBUTARY_STATE_TABLE set.
             let table = tributary_shared::config::required("TRIBUTARY_STATE_TABLE")?;
@@ -54,14 +74,17 @@ async fn execute(command: Command) -> Result<(), Error> {
             stream_only,
             budget,
         } => {
-            let poller = transmit_poller::Poller::from_env().await?;
+            let (common, config) = transmit_poller::config::load()?;
+            let sdk = tributary_shared::aws::load().await;
+            let poller = transmit_poller::Poller::new(Services::new(&sdk, common), config);
             let report = transmit::stop(&poller, &event_type, stream_only, budget).await?;
             print_json(&report)?;
             eprintln!("{}", transmit::schedule_reminder(&event_type));
         }
         Command::EasySendBackfill { from, to, budget } => {
-            let services = Services::from_env().await?;
-            let config = easysend_poller::config::EasySendConfig::from_env()?;
+            let (common, config) = easysend_poller::config::load()?;
+            let sdk = tributary_shared::aws::load().await;
+            let services = Services::new(&sdk, common);
             let report = easysend::backfill(&services, &config, from, to, budget).await?;
             print_json(&report)?;
         }

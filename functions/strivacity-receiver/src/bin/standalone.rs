@@ -5,35 +5,79 @@
 //! or `127.0.0.1:8088` (HEC's usual port). Port 0 picks a free port; the bound address is printed on stdout as
 //! `listening on http://ADDR` so scripts can read it.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
+use strivacity_receiver::config::{self, ReceiverConfig};
 use strivacity_receiver::{router, Receiver};
-use tributary_shared::runtime;
+use tributary_shared::config::Reader;
+use tributary_shared::runtime::{self, Usage};
+
+const USAGE: Usage = Usage {
+    name: "strivacity-receiver-standalone",
+    version: env!("CARGO_PKG_VERSION"),
+    about: "Serves the Strivacity receiver (Splunk HEC and Elasticsearch _bulk, acknowledged once in S3) as a \
+            long-running HTTP server: the same router as in Lambda, for local runs, the demo and benchmarks. \
+            Put TLS in front of it.",
+    usage: "\
+[--listen HOST:PORT]
+      Listens on HOST:PORT (default TRIBUTARY_STRIVACITY_LISTEN_ADDR); port 0 picks a free port. Prints
+      `listening on http://ADDR` on stdout once it accepts requests; stops on Ctrl-C or SIGTERM after the
+      requests in flight have landed.",
+    settings: config::standalone_settings,
+};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn main() -> ExitCode {
+    USAGE.answer_and_exit();
     runtime::init_tracing();
+    let mut listen_arg = None;
     let mut args = std::env::args().skip(1);
-    let mut listen = tributary_shared::config::optional("TRIBUTARY_STRIVACITY_LISTEN_ADDR")
-        .unwrap_or_else(|| "127.0.0.1:8088".to_owned());
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--listen" => listen = args.next().ok_or("--listen needs an address")?,
-            "--help" | "-h" => {
-                println!("usage: strivacity-receiver-standalone [--listen HOST:PORT]");
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument {other:?}; try --help").into()),
+            "--listen" => match args.next() {
+                Some(address) => listen_arg = Some(address),
+                None => return usage_error("--listen needs an address"),
+            },
+            other => return usage_error(&format!("unknown argument {other:?}")),
         }
     }
-    let receiver = Arc::new(Receiver::from_env().await?);
-    let listener = tokio::net::TcpListener::bind(&listen)
+    let mut reader = Reader::from_env();
+    let receiver_config = ReceiverConfig::read(&mut reader);
+    let listen = config::read_listen_addr(&mut reader);
+    let (receiver_config, listen) = match reader.finish((receiver_config, listen)) {
+        Ok(read) => read,
+        Err(error) => return runtime::config_failed(USAGE.name, &error),
+    };
+    let listen = listen_arg.unwrap_or(listen);
+    match serve(receiver_config, &listen).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => runtime::failed(USAGE.name, &error),
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("{}: {message}; try --help", USAGE.name);
+    ExitCode::from(2)
+}
+
+async fn serve(
+    config: ReceiverConfig,
+    listen: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let sdk = tributary_shared::aws::load().await;
+    let receiver = Receiver::from_clients(
+        config,
+        tributary_shared::aws::s3_client(&sdk),
+        tributary_shared::aws::secrets_client(&sdk),
+    );
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr()?;
     println!("listening on http://{address}");
     tracing::info!(message = "Receiver listening.", address = %address);
-    axum::serve(listener, router(receiver))
+    axum::serve(listener, router(Arc::new(receiver)))
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())

@@ -1,0 +1,67 @@
+//! `tributary-ctl --help` and `--version` in an empty environment (no AWS settings, no stack), and a command
+//! started with bad settings.
+
+use std::process::{Command, Output};
+
+/// Runs the binary with nothing in its environment but `vars`: no AWS settings, no credentials.
+fn run(binary: &str, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    Command::new(binary)
+        .env_clear()
+        .envs(vars.iter().copied())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout.clone()).expect("UTF-8")
+}
+
+const BINARY: &str = env!("CARGO_BIN_EXE_tributary-ctl");
+
+#[test]
+fn help_lists_the_commands_and_every_functions_settings() {
+    let help = stdout(&run(BINARY, &["--help"], &[]));
+    assert!(help.contains("tributary-ctl status [--json]"), "{help}");
+    for setting in [
+        "TRIBUTARY_STATE_TABLE (required)",
+        "TRIBUTARY_TRANSMIT_SECRET_ID (required)",
+        "TRIBUTARY_EASYSEND_WINDOW_SECONDS (default 300)",
+        "TRIBUTARY_LOOKOUT_SECRET_ID (required)",
+        "TRIBUTARY_STRIVACITY_SECRET_ID (required)",
+    ] {
+        assert!(help.contains(setting), "{help}");
+    }
+    assert_eq!(help.matches("  TRIBUTARY_BUCKET (").count(), 1, "{help}");
+    assert_eq!(stdout(&run(BINARY, &["-h"], &[])), help);
+}
+
+#[test]
+fn version_is_the_name_and_the_version() {
+    let expected = format!("tributary-ctl {}\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(stdout(&run(BINARY, &["--version"], &[])), expected);
+    assert_eq!(stdout(&run(BINARY, &["-V"], &[])), expected);
+}
+
+#[test]
+fn a_backfill_with_bad_settings_names_every_problem_before_touching_aws() {
+    let output = run(
+        BINARY,
+        &["easysend", "backfill", "--from", "1h"],
+        &[
+            ("TRIBUTARY_EASYSEND_WINDOW_SECONDS", "5"),
+            ("TRIBUTARY_HTTP_TIMEOUT_SECONDS", "-30"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TRIBUTARY_EASYSEND_WINDOW_SECONDS=5 must be at least TRIBUTARY_EASYSEND_MIN_WINDOW_SECONDS=10"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "TRIBUTARY_HTTP_TIMEOUT_SECONDS=-30 must be a whole number of seconds, zero or more"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("TRIBUTARY_BUCKET must be set"), "{stderr}");
+}
