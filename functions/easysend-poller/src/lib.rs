@@ -54,9 +54,10 @@ impl Poller {
 
     /// From `TRIBUTARY_*` variables and the standard AWS configuration chain.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = EasySendConfig::from_env()?;
-        let services = Services::from_env().await?;
-        Ok(Poller::new(services, config))
+        // Every problem with the settings at once, common and vendor alike.
+        let (common, config) = config::load()?;
+        let sdk = tributary_shared::aws::load().await;
+        Ok(Poller::new(Services::new(&sdk, common), config))
     }
 }
 

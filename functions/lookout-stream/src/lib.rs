@@ -61,9 +61,10 @@ impl Collector {
     }
 
     pub async fn from_env() -> Result<Self, Error> {
-        let services = Services::from_env().await?;
-        let config = LookoutConfig::from_env()?;
-        Ok(Collector::new(services, config))
+        // Every problem with the settings at once, common and vendor alike.
+        let (common, config) = config::load()?;
+        let sdk = tributary_shared::aws::load().await;
+        Ok(Collector::new(Services::new(&sdk, common), config))
     }
 
     pub fn config(&self) -> &LookoutConfig {

@@ -80,9 +80,10 @@ impl Poller {
 
     /// From `TRIBUTARY_*` variables and the standard AWS configuration.
     pub async fn from_env() -> Result<Poller, Error> {
-        let services = Services::from_env().await?;
-        let config = TransmitConfig::from_env()?;
-        Ok(Poller::new(services, config))
+        // Every problem with the settings at once, common and vendor alike.
+        let (common, config) = config::load()?;
+        let sdk = tributary_shared::aws::load().await;
+        Ok(Poller::new(Services::new(&sdk, common), config))
     }
 
     /// The handler: `{"type": "cis"}` (or a Rule envelope naming it) collects;
