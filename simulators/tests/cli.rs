@@ -1,21 +1,6 @@
 //! `tributary-sim` as a user first meets it: `--help` and `--version` in an empty environment.
 
-use std::process::{Command, Output};
-
-/// Runs the binary with nothing in its environment but `vars`: no AWS settings, no credentials.
-fn run(binary: &str, args: &[&str], vars: &[(&str, &str)]) -> Output {
-    Command::new(binary)
-        .env_clear()
-        .envs(vars.iter().copied())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout.clone()).expect("UTF-8")
-}
+use tributary_testkit::cli::{run, stdout};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tributary-sim");
 
@@ -39,9 +24,7 @@ fn help_lists_the_vendors_and_their_options() {
 
 #[test]
 fn version_is_the_name_and_the_version() {
-    let expected = format!("tributary-sim {}\n", env!("CARGO_PKG_VERSION"));
-    assert_eq!(stdout(&run(BINARY, &["--version"], &[])), expected);
-    assert_eq!(stdout(&run(BINARY, &["-V"], &[])), expected);
+    tributary_testkit::cli::assert_version(BINARY, "tributary-sim", env!("CARGO_PKG_VERSION"));
 }
 
 #[test]

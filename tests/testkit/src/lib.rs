@@ -1,6 +1,7 @@
 //! Test support for integration tests and benchmarks: the local AWS stack (moto in server mode, started by
 //! `scripts/local-stack.sh`), a bucket, table and secrets of each test's own, and reading landed objects back.
 
+pub mod cli;
 pub mod process;
 
 use std::time::Duration;
