@@ -7,8 +7,14 @@
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
 
+use crate::landing::LandReport;
+use crate::run::{CheckpointError, Run};
 use crate::state::{StateError, StateStore, PARTITION_KEY};
+
+/// Bookkeeping key of the batches kept in the state table because S3 refused them (ids, comma-separated).
+pub const META_PARKED: &str = "parked_batches";
 
 /// Bytes of one chunk item: well under DynamoDB's 400 KB item limit, attribute names and key included.
 const CHUNK_BYTES: usize = 350 * 1024;
@@ -116,4 +122,70 @@ impl StateStore {
 /// How many chunk items `bytes` of parked data take.
 pub fn chunks_for(bytes: usize) -> usize {
     bytes.div_ceil(CHUNK_BYTES).max(1)
+}
+
+/// The batches `run`'s stream keeps because S3 refused them, oldest first.
+pub fn ids(run: &Run<'_>) -> Vec<String> {
+    run.meta(META_PARKED)
+        .map(|ids| {
+            ids.split(',')
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Keeps a batch that could not land as parked batch `id`, and writes `meta` with the bookkeeping (in one
+/// update), so the next run lands it first.
+pub async fn park(
+    run: &mut Run<'_>,
+    id: &str,
+    data: &[u8],
+    meta: &[(&str, &str)],
+) -> Result<(), CheckpointError> {
+    if run.lease_lost() {
+        return Err(CheckpointError::LeaseLost);
+    }
+    let key = run.lease.stream().to_owned();
+    run.state
+        .park(&key, id, data)
+        .await
+        .map_err(CheckpointError::State)?;
+    let mut parked = ids(run);
+    if !parked.iter().any(|known| known == id) {
+        parked.push(id.to_owned());
+    }
+    let list = parked.join(",");
+    let mut values = vec![(META_PARKED, list.as_str())];
+    values.extend_from_slice(meta);
+    run.set_meta(&values).await
+}
+
+/// Parked batch `id` of `run`'s stream, if it is there.
+pub async fn load(run: &Run<'_>, id: &str) -> Result<Option<Vec<u8>>, CheckpointError> {
+    run.state
+        .parked(run.lease.stream(), id)
+        .await
+        .map_err(CheckpointError::State)
+}
+
+/// Records the landing of parked batch `id` (of `bytes`, which `landed` covers) and forgets the batch.
+pub async fn landed(
+    run: &mut Run<'_>,
+    id: &str,
+    bytes: usize,
+    landed: &LandReport,
+    newest: Option<DateTime<Utc>>,
+) -> Result<(), CheckpointError> {
+    let rest: Vec<String> = ids(run).into_iter().filter(|p| p != id).collect();
+    let rest = rest.join(",");
+    run.checkpoint_with(landed, None, newest, &[(META_PARKED, &rest)])
+        .await?;
+    let key = run.lease.stream().to_owned();
+    // Once the list no longer names it, a chunk left behind is only an orphan item, never landed twice.
+    if let Err(error) = run.state.unpark(&key, id, chunks_for(bytes)).await {
+        tracing::warn!(message = "Could not delete a landed parked batch.", stream = %key, id, error = %error);
+    }
+    Ok(())
 }

@@ -183,10 +183,8 @@ impl TypeWork for Collection {
                 Err(source) => {
                     // Transmit has handed these events out: keep them where the function can still write.
                     let landed_before = run.totals().events;
-                    let (id, data) = keep::encode(&collected);
-                    let kept = run.park(&id, &data, &[(keep::META_IN_FLIGHT, "")]).await;
-                    return Err(match kept {
-                        Ok(()) => PollerError::NotLandedKept {
+                    return Err(match keep::park(run, &collected).await {
+                        Ok(id) => PollerError::NotLandedKept {
                             event_type,
                             stream_id: stream_id.to_owned(),
                             batch,

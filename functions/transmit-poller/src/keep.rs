@@ -17,6 +17,7 @@ use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 use tributary_shared::event_id::digest_hex;
 use tributary_shared::landing::ObjectNaming;
+use tributary_shared::parked;
 use tributary_shared::record::rfc3339;
 use tributary_shared::run::events::PossiblyLostBatch;
 use tributary_shared::run::Run;
@@ -74,8 +75,15 @@ struct Header {
     cut: Option<String>,
 }
 
+/// Keeps `collected` (which S3 refused) in the state table, clearing the in-flight mark in the same write.
+pub async fn park(run: &mut Run<'_>, collected: &Collected) -> Result<String, PollerError> {
+    let (id, data) = encode(collected);
+    parked::park(run, &id, &data, &[(META_IN_FLIGHT, "")]).await?;
+    Ok(id)
+}
+
 /// The parked form of `collected`, and its id (a digest of the answer, so keeping it again is idempotent).
-pub fn encode(collected: &Collected) -> (String, Vec<u8>) {
+fn encode(collected: &Collected) -> (String, Vec<u8>) {
     let (cut, bytes) = match collected {
         Collected::Body(body) => (None, body),
         Collected::Cut { partial, error } => (Some(error.clone()), partial),
@@ -129,8 +137,8 @@ pub async fn land_parked(
     stream_id: &str,
 ) -> Result<u64, PollerError> {
     let mut landed_batches = 0;
-    for id in run.parked() {
-        let Some(data) = run.load_parked(&id).await? else {
+    for id in parked::ids(run) {
+        let Some(data) = parked::load(run, &id).await? else {
             tracing::error!(
                 message = "A parked batch is named in state but its items are gone; it cannot be landed.",
                 event_type = %event_type,
@@ -163,8 +171,7 @@ pub async fn land_parked(
                 id: id.clone(),
                 source: Box::new(source),
             })?;
-        run.land_parked(&id, data.len(), &landed, mapped.newest)
-            .await?;
+        parked::landed(run, &id, data.len(), &landed, mapped.newest).await?;
         tracing::info!(
             message = "Landed a batch kept from an earlier run.",
             event_type = %event_type,

@@ -55,7 +55,7 @@ impl<W: TypeWork> Source for TypeRun<'_, W> {
         // What waits in the state table to land, whatever happened: the alarm on stuck batches reads it.
         run.metrics().set(
             names::PENDING_BATCHES,
-            run.parked().len() as f64,
+            tributary_shared::parked::ids(run).len() as f64,
             Unit::Count,
         );
         // Refused credentials may have been rotated: read the secret afresh next time.

@@ -18,8 +18,6 @@ use crate::state::{Lease, Progress, StateError, StateStore};
 
 /// Bookkeeping key of the first start time of a stream that has no cursor yet.
 pub const META_FIRST_START: &str = "first_start";
-/// Bookkeeping key of the batches kept in the state table because S3 refused them (ids, comma-separated).
-pub const META_PARKED: &str = "parked_batches";
 
 /// Why a checkpoint (or bookkeeping write) did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -151,76 +149,6 @@ impl<'a> Run<'a> {
         }
         let result = self.state.set_meta(&mut self.lease, values).await;
         self.state_result(result, "bookkeeping")
-    }
-
-    /// The batches kept in the state table because S3 refused them, oldest first.
-    pub fn parked(&self) -> Vec<String> {
-        self.meta(META_PARKED)
-            .map(|ids| {
-                ids.split(',')
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Keeps a batch that could not land as parked batch `id`, and writes `meta` with the bookkeeping (in one
-    /// update), so the next run lands it first.
-    pub async fn park(
-        &mut self,
-        id: &str,
-        data: &[u8],
-        meta: &[(&str, &str)],
-    ) -> Result<(), CheckpointError> {
-        if self.lease_lost() {
-            return Err(CheckpointError::LeaseLost);
-        }
-        let key = self.lease.stream().to_owned();
-        self.state
-            .park(&key, id, data)
-            .await
-            .map_err(CheckpointError::State)?;
-        let mut ids = self.parked();
-        if !ids.iter().any(|known| known == id) {
-            ids.push(id.to_owned());
-        }
-        let list = ids.join(",");
-        let mut values = vec![(META_PARKED, list.as_str())];
-        values.extend_from_slice(meta);
-        self.set_meta(&values).await
-    }
-
-    /// Parked batch `id`, if it is there.
-    pub async fn load_parked(&self, id: &str) -> Result<Option<Vec<u8>>, CheckpointError> {
-        self.state
-            .parked(self.lease.stream(), id)
-            .await
-            .map_err(CheckpointError::State)
-    }
-
-    /// Records the landing of parked batch `id` (which `landed` covers) and forgets the batch.
-    pub async fn land_parked(
-        &mut self,
-        id: &str,
-        bytes: usize,
-        landed: &LandReport,
-        newest: Option<DateTime<Utc>>,
-    ) -> Result<(), CheckpointError> {
-        let rest: Vec<String> = self.parked().into_iter().filter(|p| p != id).collect();
-        let rest = rest.join(",");
-        self.checkpoint_with(landed, None, newest, &[(META_PARKED, &rest)])
-            .await?;
-        let key = self.lease.stream().to_owned();
-        // Once the list no longer names it, a chunk left behind is only an orphan item, never landed twice.
-        if let Err(error) = self
-            .state
-            .unpark(&key, id, crate::parked::chunks_for(bytes))
-            .await
-        {
-            tracing::warn!(message = "Could not delete a landed parked batch.", stream = %key, id, error = %error);
-        }
-        Ok(())
     }
 
     /// Counts a landing that moves no cursor (a re-fetch of a window already behind the cursor).
