@@ -176,6 +176,33 @@ impl Lander {
         self.write_all(objects).await
     }
 
+    /// Proves the landing path before a destructive read: one small write under `vendor`'s prefix, with the
+    /// bucket, permissions and encryption a real landing uses. The key (`<prefix>/vendor=<vendor>/_probe/<stream>`)
+    /// is outside every partition and lacks the `.ndjson.gz` suffix, so neither Hive readers nor the SIEM
+    /// notifications see it; each run overwrites it.
+    pub async fn probe(&self, vendor: &str, stream: &str) -> Result<(), String> {
+        let prefix = self.prefix.trim_matches('/');
+        let name = crate::keys::sanitize(stream);
+        let key = if prefix.is_empty() {
+            format!("vendor={vendor}/_probe/{name}")
+        } else {
+            format!("{prefix}/vendor={vendor}/_probe/{name}")
+        };
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("text/plain")
+            .metadata("collector", self.collector)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                b"landing path checked before collecting\n",
+            ))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("s3://{}/{key}: {}", self.bucket, crate::aws::error_text(&e)))
+    }
+
     /// Encodes the objects a landing would write, without writing them (benchmarks measure this part alone).
     pub fn encode_only(
         &self,

@@ -14,6 +14,7 @@ pub mod landing;
 pub mod metrics;
 pub mod ndjson;
 pub mod oauth;
+pub mod parked;
 pub mod record;
 pub mod run;
 pub mod runtime;

@@ -27,6 +27,8 @@ pub mod names {
     pub const POSSIBLY_LOST_BATCHES: &str = "PossiblyLostBatches";
     /// Events skipped for good (their raw text kept under `_unparsed` where there was any).
     pub const SKIPPED_EVENTS: &str = "SkippedEvents";
+    /// Batches kept in the state table because S3 refused them, waiting to land (a gauge).
+    pub const PENDING_BATCHES: &str = "PendingBatches";
     /// Seconds of vendor history that expired before it was fetched.
     pub const RETENTION_GAP_SECONDS: &str = "RetentionGapSeconds";
     /// Records landed under the `_invalid` fallback partition (event type or time not a valid partition value).

@@ -115,6 +115,8 @@ pub struct Progress {
     pub events: u64,
     /// The newest event time landed so far, RFC 3339.
     pub newest_event_time: Option<String>,
+    /// Bookkeeping (`meta.<key>`) written in the same update, e.g. clearing a mark the landing resolves.
+    pub meta: Vec<(String, String)>,
 }
 
 /// How a run ended, for `last_run_*`.
@@ -172,6 +174,10 @@ impl StateStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    pub(crate) fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
     }
 
     /// Creates the table as the infrastructure template defines it (local stack, tests and tools).
@@ -359,6 +365,18 @@ impl StateStore {
             sets.push("newest_event_time = :newest");
             request = request.expression_attribute_values(":newest", s(keep_newest));
         }
+        let meta_sets: Vec<String> = (0..progress.meta.len())
+            .map(|i| format!("#meta.#mk{i} = :mv{i}"))
+            .collect();
+        if !progress.meta.is_empty() {
+            request = request.expression_attribute_names("#meta", "meta");
+        }
+        for (i, (key, value)) in progress.meta.iter().enumerate() {
+            request = request
+                .expression_attribute_names(format!("#mk{i}"), key)
+                .expression_attribute_values(format!(":mv{i}"), s(value));
+        }
+        sets.extend(meta_sets.iter().map(String::as_str));
         let update = format!("SET {} ADD events_landed_total :events", sets.join(", "));
         self.update_held(
             lease,

@@ -65,6 +65,7 @@ async fn a_run_whose_lease_was_taken_over_cannot_move_the_cursor() {
             &Progress {
                 events: 3,
                 newest_event_time: None,
+                ..Progress::default()
             },
         )
         .await
@@ -91,6 +92,7 @@ async fn a_run_whose_lease_was_taken_over_cannot_move_the_cursor() {
             &Progress {
                 events: 2,
                 newest_event_time: Some("2026-11-23T10:00:00.000Z".into()),
+                ..Progress::default()
             },
         )
         .await

@@ -472,34 +472,223 @@ async fn a_malformed_or_cut_off_answer_lands_whole_in_unparsed_and_collection_go
 }
 
 #[tokio::test]
-async fn an_s3_failure_ends_the_run_saying_how_many_collected_events_did_not_land() {
-    let f = Fixture::with("transmit-s3-down", |c| c.batch_size = 400).await;
-    f.sim.seed(spec(sim::EventType::Admin, 1_000, 10));
+async fn a_missing_bucket_collects_nothing_so_two_failed_runs_lose_nothing() {
+    let f = Fixture::with("transmit-no-bucket", |c| c.batch_size = 400).await;
+    let backlog = spec(sim::EventType::Admin, 1_000, 10);
+    f.sim.seed(backlog.clone());
     f.stack.break_bucket().await;
 
-    let error = f
-        .poller
-        .handle(invocation(
-            json!({"type": "admin"}),
-            Duration::from_secs(60),
-        ))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.contains("400 of 400 collected events were not landed"),
-        "{error}"
-    );
-    assert!(error.contains("cannot be collected again"), "{error}");
-    // The run stopped at the first failed batch instead of draining the stream into nowhere.
-    assert_eq!(f.sim.pending(sim::EventType::Admin, STREAM), Some(600));
-    let state = f.state(EventType::Admin).await;
-    assert_eq!(state.last_run_outcome.as_deref(), Some("failed"));
-    assert!(state.last_run_error.unwrap().contains("not landed"));
+    for _ in 0..2 {
+        let error = f
+            .poller
+            .handle(invocation(
+                json!({"type": "admin"}),
+                Duration::from_secs(60),
+            ))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("landing path is broken"), "{error}");
+        assert!(error.contains("nothing was lost"), "{error}");
+        // The landing path was proven before the destructive read: Transmit still holds every event.
+        assert_eq!(f.sim.stats().collects, 0);
+        assert_eq!(f.sim.pending(sim::EventType::Admin, STREAM), Some(1_000));
+        let state = f.state(EventType::Admin).await;
+        assert_eq!(state.last_run_outcome.as_deref(), Some("failed"));
+    }
 
     f.stack.repair_bucket().await;
     let report = f.collect(EventType::Admin).await.unwrap();
-    assert_eq!(report.events_landed, 600);
+    assert_eq!(report.outcome, Outcome::Drained);
+    assert_eq!(report.events_landed, 1_000);
+    let records = f.stack.records().await;
+    assert_eq!(assert_no_duplicates(&records), 1_000);
+    assert_eq!(originals(&records), expected(&backlog));
+}
+
+#[tokio::test]
+async fn a_batch_s3_refuses_mid_backlog_is_kept_and_landed_first_by_the_next_run() {
+    let f = Fixture::with("transmit-s3-mid", |c| c.batch_size = 500).await;
+    let backlog = spec(sim::EventType::Cis, 1_500, 12);
+    f.sim.seed(backlog.clone());
+    // Slow collects, so S3 can break while the second batch is on its way.
+    f.sim
+        .slow(None, Duration::from_millis(400), Target::Collect);
+    let break_after_first_landing = async {
+        while f.stack.keys().await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // What landed before S3 broke (the test's way of breaking S3 deletes the bucket with it).
+        let before = f.stack.records().await;
+        f.stack.break_bucket().await;
+        before
+    };
+    let run = RunContext::with_budget(COLLECTOR, Duration::from_secs(60));
+    let (result, landed_before) = tokio::join!(
+        f.poller.collect(EventType::Cis, &run),
+        break_after_first_landing
+    );
+    assert_eq!(landed_before.len(), 500);
+    let failure = result.unwrap_err();
+    assert!(
+        failure.error.contains("kept in the state table"),
+        "{failure}"
+    );
+    assert!(
+        failure.report["losses"].is_null(),
+        "nothing is at risk: {}",
+        failure.report
+    );
+    let state = f.state(EventType::Cis).await;
+    assert_eq!(state.last_run_outcome.as_deref(), Some("failed"));
+    assert_eq!(
+        state.meta["parked_batches"].split(',').count(),
+        1,
+        "{:?}",
+        state.meta
+    );
+    assert_eq!(
+        state.meta.get("collect_in_flight").map(String::as_str),
+        Some("")
+    );
+    assert_eq!(f.sim.pending(sim::EventType::Cis, STREAM), Some(500));
+
+    f.stack.repair_bucket().await;
+    f.sim.clear_faults();
+    let report = f.collect(EventType::Cis).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Drained, "{report:?}");
+    assert_eq!(report.detail.parked_landed, 1);
+    assert_eq!(report.events_landed, 1_000, "the kept batch, then the rest");
+    assert_eq!(f.state(EventType::Cis).await.meta["parked_batches"], "");
+    let mut records = landed_before;
+    records.extend(f.stack.records().await);
+    assert_eq!(assert_no_duplicates(&records), 1_500);
+    assert_eq!(originals(&records), expected(&backlog));
+}
+
+#[tokio::test]
+async fn a_collect_slower_than_its_timeout_puts_at_most_one_batch_at_risk_and_counts_it() {
+    let f = Fixture::with("transmit-slow", |c| {
+        c.batch_size = 300;
+        c.collect_timeout = Duration::from_secs(1);
+    })
+    .await;
+    f.sim.seed(spec(sim::EventType::Risk, 1_200, 13));
+    f.sim
+        .slow(None, Duration::from_millis(2_500), Target::Collect);
+
+    let failure = f.collect(EventType::Risk).await.unwrap_err();
+    // The sim counts a collect once it answers; this one was given up on before, and never asked again.
+    assert!(f.sim.stats().collects <= 1);
+    let losses = &failure.report["losses"];
+    assert_eq!(losses[0]["kind"], "possibly_lost_batches", "{losses}");
+    assert_eq!(losses[0]["count"], 1);
+    assert!(
+        losses[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("up to 300 events"),
+        "{losses}"
+    );
+    // Reported once: the next run does not count the same collect again.
+    f.sim.clear_faults();
+    let next = f.collect(EventType::Risk).await.unwrap();
+    assert_eq!(possibly_lost(&next), 0, "{next:?}");
+}
+
+#[tokio::test]
+async fn tokens_of_ten_seconds_are_fetched_about_every_eight_seconds_not_per_call() {
+    let f = Fixture::with("transmit-token-10s", |c| c.batch_size = 25).await;
+    f.sim.set_token_lifetime(Duration::from_secs(10));
+    f.sim.seed(spec(sim::EventType::Admin, 2_000, 16));
+    f.sim
+        .slow(None, Duration::from_millis(200), Target::Collect);
+    let started = Instant::now();
+    let report = f.collect(EventType::Admin).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(report.events_landed, 2_000);
+    let calls = f.sim.stats().collects;
+    let tokens = f.sim.stats().tokens_issued;
+    // One token per 8 s of running (the refresh margin is a fifth of the lifetime), not one per call.
+    let expected = took.as_secs_f64() / 8.0;
+    assert!(
+        (tokens as f64) <= expected.ceil() + 1.0 && tokens < calls / 4,
+        "{tokens} tokens for {calls} collects in {took:?}"
+    );
+    assert_eq!(f.sim.stats().unauthorized, 0);
+}
+
+#[tokio::test]
+async fn a_run_killed_with_a_collect_in_flight_is_reported_by_the_next_run() {
+    let f = Fixture::with("transmit-killed", |c| c.batch_size = 200).await;
+    f.sim.seed(spec(sim::EventType::Verify, 2_000, 17));
+    f.sim
+        .slow(None, Duration::from_millis(1_500), Target::Collect);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_transmit-poller"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/transmit-verify.json"
+        ))
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("AWS_ENDPOINT_URL", tributary_testkit::endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("TRIBUTARY_BUCKET", &f.stack.bucket)
+        .env("TRIBUTARY_PREFIX", &f.stack.prefix)
+        .env("TRIBUTARY_STATE_TABLE", &f.stack.table)
+        .env("TRIBUTARY_LEASE_SECONDS", "3")
+        .env("TRIBUTARY_LOG_LEVEL", "warn")
+        .env("TRIBUTARY_TRANSMIT_BASE_URL", f.sim.api_url())
+        .env("TRIBUTARY_TRANSMIT_TOKEN_URL", f.sim.token_url())
+        .env("TRIBUTARY_TRANSMIT_SECRET_ID", &f.poller.config.secret_id)
+        .env("TRIBUTARY_TRANSMIT_BATCH_SIZE", "200")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the poller");
+    // Kill it while a collect is in flight: after the first batch landed and the next collect was asked for.
+    let waiting = Instant::now();
+    loop {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "no collect in flight seen"
+        );
+        let state = f
+            .stack
+            .state()
+            .load(&EventType::Verify.state_key())
+            .await
+            .unwrap();
+        let in_flight = state
+            .as_ref()
+            .and_then(|s| s.meta.get("collect_in_flight"))
+            .is_some_and(|m| !m.is_empty());
+        if in_flight && state.is_some_and(|s| s.events_landed_total > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().expect("SIGKILL the poller");
+    child.wait().unwrap();
+
+    tokio::time::sleep(Duration::from_millis(3_500)).await; // the killed run's lease lapses
+    f.sim.clear_faults();
+    let report = f.collect(EventType::Verify).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Degraded, "{report:?}");
+    assert_eq!(possibly_lost(&report), 1);
+    assert!(
+        report.losses[0].detail.contains("up to 200 events")
+            && report.losses[0].detail.contains("died"),
+        "{:?}",
+        report.losses
+    );
+    let state = f.state(EventType::Verify).await;
+    assert_eq!(state.last_run_outcome.as_deref(), Some("degraded"));
+    assert!(state
+        .last_run_losses
+        .unwrap()
+        .contains("possibly_lost_batches"));
 }
 
 #[tokio::test]

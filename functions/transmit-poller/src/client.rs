@@ -211,7 +211,8 @@ impl TransmitClient {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Response, ClientError> {
-        self.send_as(call, method, operation, query, what, RetryClass::Idempotent)
+        let retry = (RetryClass::Idempotent, self.timeout(call));
+        self.send_as(call, method, operation, query, what, retry)
             .await
             .0
     }
@@ -219,7 +220,8 @@ impl TransmitClient {
     /// One activities call retried as `class` allows; a 401 drops the token and tries once more
     /// with a fresh one (a token can lapse or be revoked before its `expires_in`; a 401 is a
     /// refusal, so even a destructive read may be repeated after it). The attempts are those of
-    /// the activities request alone, never the token requests.
+    /// the activities request alone, never the token requests. Each attempt times out after the
+    /// given timeout.
     async fn send_as(
         &self,
         call: &Call<'_>,
@@ -227,7 +229,7 @@ impl TransmitClient {
         operation: &str,
         query: &[(&str, &str)],
         what: &str,
-        class: RetryClass,
+        (class, timeout): (RetryClass, Duration),
     ) -> (Result<Response, ClientError>, Attempts) {
         let url = format!("{}/activities/{operation}", self.api_base);
         let mut attempts = Attempts::default();
@@ -248,7 +250,7 @@ impl TransmitClient {
                         .request(method.clone(), &url)
                         .query(query)
                         .bearer_auth(token.expose())
-                        .timeout(self.timeout(call))
+                        .timeout(timeout)
                 },
             )
             .await;
@@ -336,12 +338,15 @@ impl TransmitClient {
     /// `POST /activities/collect?type=&stream_id=&batch_size=`: the next batch, which the vendor
     /// forgets as it hands it out. So it is retried only when Transmit provably did not act on it
     /// (no connection made, 429, 401); the answer carries its attempts either way.
+    /// `timeout` bounds the one request (cut to the time left): a timed-out collect may have cost a batch, so
+    /// it is longer than the common HTTP timeout.
     pub async fn collect(
         &self,
         call: &Call<'_>,
         t: EventType,
         stream_id: &str,
         batch_size: u32,
+        timeout: Duration,
     ) -> CollectAnswer {
         let what = format!("Transmit collect {t}/{stream_id}");
         let batch_size = batch_size.to_string();
@@ -357,7 +362,12 @@ impl TransmitClient {
                 "collect",
                 &query,
                 &what,
-                RetryClass::AtMostOnce,
+                (
+                    RetryClass::AtMostOnce,
+                    timeout
+                        .min(call.deadline.remaining())
+                        .max(Duration::from_millis(100)),
+                ),
             )
             .await;
         let outcome = match sent {

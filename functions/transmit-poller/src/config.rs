@@ -41,6 +41,10 @@ pub struct TransmitConfig {
     pub enrichment: bool,
     /// The least time one more collect-and-land round is assumed to take.
     pub round_trip_floor: Duration,
+    /// How long one `collect` may take before it is given up. A timed-out collect may have cost a batch (the
+    /// vendor may have handed it out), so this is long enough for a slow but working vendor, not the common
+    /// HTTP timeout; it is always cut to the time the run has left.
+    pub collect_timeout: Duration,
 }
 
 impl TransmitConfig {
@@ -56,6 +60,7 @@ impl TransmitConfig {
             retention_days: Some(7),
             enrichment: false,
             round_trip_floor: Duration::from_secs(1),
+            collect_timeout: Duration::from_secs(120),
         }
     }
 
@@ -142,6 +147,13 @@ impl TransmitConfig {
             1000,
             "the least time one more collect-and-land round is assumed to take",
         );
+        config.collect_timeout = Duration::from_secs(reader.whole(
+            "TRIBUTARY_TRANSMIT_COLLECT_TIMEOUT_SECONDS",
+            120,
+            1..=900,
+            "seconds",
+            "how long one collect may take; a timed-out collect may have cost a batch, so keep it generous",
+        ));
         config
     }
 }

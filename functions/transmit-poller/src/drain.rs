@@ -22,7 +22,8 @@ use tributary_shared::run::{Finish, Run};
 use crate::client::{Call, ClientError, Collected, Credentials, Setup};
 use crate::error::PollerError;
 use crate::event_type::EventType;
-use crate::mapping::{self, Mapped, Origin};
+use crate::keep;
+use crate::mapping::Origin;
 use crate::type_run::TypeWork;
 use crate::Poller;
 
@@ -41,6 +42,8 @@ pub struct CollectDetail {
     pub setup: Option<&'static str>,
     /// Answers whose connection broke mid-body (their fragment is under `_unparsed`).
     pub cut_answers: u64,
+    /// Batches kept by an earlier run (S3 had refused them) that this run landed first.
+    pub parked_landed: u64,
 }
 
 /// Collection: drain the type's stream until Transmit answers `[]` or time runs out.
@@ -63,7 +66,10 @@ impl TypeWork for Collection {
         let credentials = poller.credentials().await?;
         let deadline = *run.deadline();
 
+        keep::report_crash(run).await?;
         detail.setup = Some(ensure_setup(poller, event_type, run, &credentials, false).await?);
+        keep::prove_landing_path(run, event_type).await?;
+        detail.parked_landed = keep::land_parked(run, event_type, stream_id).await?;
 
         let mut round_trips = RoundTrips::new(config.round_trip_floor);
         let mut stream_recreated = false;
@@ -78,6 +84,7 @@ impl TypeWork for Collection {
                 );
                 return Ok(finish);
             }
+            keep::mark_in_flight(run, config.batch_size).await?;
             let round_started = Instant::now();
             let call = Call {
                 deadline: &deadline,
@@ -86,7 +93,13 @@ impl TypeWork for Collection {
             };
             let answer = poller
                 .client
-                .collect(&call, event_type, stream_id, config.batch_size)
+                .collect(
+                    &call,
+                    event_type,
+                    stream_id,
+                    config.batch_size,
+                    config.collect_timeout,
+                )
                 .await;
             // Attempts that may have reached Transmit without a usable answer: each may have cost a batch.
             for _ in 0..answer.possibly_lost_batches() {
@@ -101,20 +114,27 @@ impl TypeWork for Collection {
             }
             let collected = match answer.outcome {
                 Ok(collected) => collected,
-                Err(ClientError::StreamNotFound { .. }) if !stream_recreated => {
-                    // Someone stopped collection or deleted the stream (portal, another deployment): set it up
-                    // again once, and say so, since events in between were not kept.
-                    tracing::warn!(
-                        message = "The stream is gone on Transmit; enabling collection and creating it again.",
-                        event_type = %event_type,
-                        stream_id
-                    );
-                    stream_recreated = true;
-                    detail.setup =
-                        Some(ensure_setup(poller, event_type, run, &credentials, true).await?);
-                    continue;
+                Err(error) => {
+                    // Nothing to land; a possible loss is already reported above, so the mark goes.
+                    keep::clear_in_flight(run).await?;
+                    match error {
+                        ClientError::StreamNotFound { .. } if !stream_recreated => {
+                            // Someone stopped collection or deleted the stream (portal, another deployment): set it up
+                            // again once, and say so, since events in between were not kept.
+                            tracing::warn!(
+                                message = "The stream is gone on Transmit; enabling collection and creating it again.",
+                                event_type = %event_type,
+                                stream_id
+                            );
+                            stream_recreated = true;
+                            detail.setup = Some(
+                                ensure_setup(poller, event_type, run, &credentials, true).await?,
+                            );
+                            continue;
+                        }
+                        source => return Err(PollerError::Client { event_type, source }),
+                    }
                 }
-                Err(source) => return Err(PollerError::Client { event_type, source }),
             };
             let batch = run.totals().batches + 1;
             let origin = Origin {
@@ -123,26 +143,21 @@ impl TypeWork for Collection {
                 run: run.owner(),
                 batch,
             };
-            let mapped = match collected {
-                Collected::Body(body) => mapping::map_body(&body, &origin),
-                Collected::Cut { partial, error } => {
-                    detail.cut_answers += 1;
-                    run.emit(PossiblyLostBatch {
-                        stream: run.stream(),
-                        events_at_risk: Some(config.batch_size as u64),
-                        reason: &format!(
-                            "the collect answer broke off after {} bytes ({error}); the fragment lands under \
-                             _unparsed, the events beyond it are lost",
-                            partial.len()
-                        ),
-                    });
-                    Mapped {
-                        unparsed: vec![mapping::cut_body(&partial, &error, &origin)],
-                        ..Mapped::default()
-                    }
-                }
-            };
+            if let Collected::Cut { partial, error } = &collected {
+                detail.cut_answers += 1;
+                run.emit(PossiblyLostBatch {
+                    stream: run.stream(),
+                    events_at_risk: Some(config.batch_size as u64),
+                    reason: &format!(
+                        "the collect answer broke off after {} bytes ({error}); the fragment lands under \
+                         _unparsed, the events beyond it are lost",
+                        partial.len()
+                    ),
+                });
+            }
+            let mapped = keep::map(&collected, &origin);
             if mapped.is_drained() {
+                keep::clear_in_flight(run).await?;
                 return Ok(Finish::Drained);
             }
             if !mapped.unparsed.is_empty() {
@@ -155,22 +170,49 @@ impl TypeWork for Collection {
                 );
             }
             run.metrics().count(names::PAGES, 1);
-            let landed = run
+            let landing = run
                 .lander()
                 .land(
                     &mapped.records,
                     &mapped.unparsed,
                     ObjectNaming::Content { tag: stream_id },
                 )
-                .await
-                .map_err(|source| PollerError::NotLanded {
-                    event_type,
-                    stream_id: stream_id.to_owned(),
-                    batch,
-                    landed_before: run.totals().events,
-                    source: Box::new(source),
-                })?;
-            run.checkpoint(&landed, None, mapped.newest).await?;
+                .await;
+            let landed = match landing {
+                Ok(landed) => landed,
+                Err(source) => {
+                    // Transmit has handed these events out: keep them where the function can still write.
+                    let landed_before = run.totals().events;
+                    return Err(match keep::park(run, &collected).await {
+                        Ok(id) => PollerError::NotLandedKept {
+                            event_type,
+                            stream_id: stream_id.to_owned(),
+                            batch,
+                            landed_before,
+                            kept: id,
+                            source: Box::new(source),
+                        },
+                        Err(keep_error) => {
+                            run.emit(PossiblyLostBatch {
+                                stream: run.stream(),
+                                events_at_risk: Some(mapped.records.len() as u64),
+                                reason:
+                                    "S3 refused the batch and the state table could not keep it",
+                            });
+                            PollerError::NotLanded {
+                                event_type,
+                                stream_id: stream_id.to_owned(),
+                                batch,
+                                landed_before,
+                                keep_error: keep_error.to_string(),
+                                source: Box::new(source),
+                            }
+                        }
+                    });
+                }
+            };
+            run.checkpoint_with(&landed, None, mapped.newest, &[(keep::META_IN_FLIGHT, "")])
+                .await?;
             round_trips.observe(round_started.elapsed());
         }
     }

@@ -26,15 +26,56 @@ pub enum PollerError {
     #[error("Transmit: {0}")]
     Checkpoint(#[from] CheckpointError),
     #[error(
+        "Transmit {event_type}/{stream_id}: batch {batch}: {source}. The batch is kept in the state table \
+         (parked batch {kept}) and the next run lands it first; {landed_before} events of this run landed \
+         before it"
+    )]
+    NotLandedKept {
+        event_type: EventType,
+        stream_id: String,
+        batch: u64,
+        landed_before: u64,
+        kept: String,
+        #[source]
+        source: Box<LandError>,
+    },
+    #[error(
         "Transmit {event_type}/{stream_id}: batch {batch}: {source}. Transmit had already handed \
-         these events out, so they cannot be collected again; {landed_before} events of this run \
-         landed before this batch"
+         these events out and the state table could not keep them either ({keep_error}), so they are lost; \
+         {landed_before} events of this run landed before this batch"
     )]
     NotLanded {
         event_type: EventType,
         stream_id: String,
         batch: u64,
         landed_before: u64,
+        keep_error: String,
+        #[source]
+        source: Box<LandError>,
+    },
+    #[error(
+        "Transmit {event_type}: the landing path is broken ({reason}); nothing was collected, so nothing was \
+         lost. Fix the bucket, its permissions or its KMS key; the next run collects"
+    )]
+    LandingPath {
+        event_type: EventType,
+        reason: String,
+    },
+    #[error("Transmit {event_type}: parked batch {id} is named in state but its items are gone")]
+    ParkedMissing { event_type: EventType, id: String },
+    #[error("Transmit {event_type}: parked batch {id} cannot be read back: {reason}")]
+    ParkedUnreadable {
+        event_type: EventType,
+        id: String,
+        reason: String,
+    },
+    #[error(
+        "Transmit {event_type}: parked batch {id} still does not land: {source}. It stays kept; nothing new \
+         is collected until it lands"
+    )]
+    ParkedNotLanded {
+        event_type: EventType,
+        id: String,
         #[source]
         source: Box<LandError>,
     },

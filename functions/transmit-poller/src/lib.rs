@@ -14,6 +14,7 @@ pub mod config;
 pub mod drain;
 pub mod error;
 pub mod event_type;
+pub mod keep;
 pub mod mapping;
 pub mod operations;
 pub mod type_run;

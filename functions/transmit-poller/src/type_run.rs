@@ -2,6 +2,7 @@
 //! ([`crate::drain`]) or a stop ([`crate::operations`]). Both run under the type's lease, so they never race.
 
 use serde::Serialize;
+use tributary_shared::metrics::{names, Unit};
 use tributary_shared::run::{Finish, Run, Source, StreamId};
 
 use crate::error::PollerError;
@@ -38,6 +39,10 @@ impl<W: TypeWork> Source for TypeRun<'_, W> {
         StreamId::new(COLLECTOR, VENDOR, self.event_type.as_str())
     }
 
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        &[(names::PENDING_BATCHES, Unit::Count)]
+    }
+
     async fn collect(
         &self,
         run: &mut Run<'_>,
@@ -47,6 +52,12 @@ impl<W: TypeWork> Source for TypeRun<'_, W> {
             .work
             .work(self.poller, self.event_type, run, detail)
             .await;
+        // What waits in the state table to land, whatever happened: the alarm on stuck batches reads it.
+        run.metrics().set(
+            names::PENDING_BATCHES,
+            tributary_shared::parked::ids(run).len() as f64,
+            Unit::Count,
+        );
         // Refused credentials may have been rotated: read the secret afresh next time.
         if let Err(PollerError::Client {
             source: crate::ClientError::Credentials { .. },

@@ -178,6 +178,17 @@ impl<'a> Run<'a> {
         cursor: Option<&str>,
         newest: Option<DateTime<Utc>>,
     ) -> Result<(), CheckpointError> {
+        self.checkpoint_with(landed, cursor, newest, &[]).await
+    }
+
+    /// [`Run::checkpoint`], writing bookkeeping in the same update (a mark the landing resolves).
+    pub async fn checkpoint_with(
+        &mut self,
+        landed: &LandReport,
+        cursor: Option<&str>,
+        newest: Option<DateTime<Utc>>,
+        meta: &[(&str, &str)],
+    ) -> Result<(), CheckpointError> {
         self.record_landing(landed, newest);
         if self.lease_lost() {
             return Err(CheckpointError::LeaseLost);
@@ -185,6 +196,10 @@ impl<'a> Run<'a> {
         let progress = Progress {
             events: landed.events as u64,
             newest_event_time: newest.map(rfc3339),
+            meta: meta
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         let result = self.state.advance(&mut self.lease, cursor, &progress).await;
         self.state_result(result, "checkpoint")?;

@@ -176,7 +176,15 @@ impl Stack {
     }
 
     /// Every key in the bucket, sorted.
+    /// Every landed object's key (`.ndjson.gz`), sorted; not the landing-path probes a poller writes.
     pub async fn keys(&self) -> Vec<String> {
+        let mut keys = self.all_keys().await;
+        keys.retain(|k| k.ends_with(".ndjson.gz"));
+        keys
+    }
+
+    /// Every key in the bucket, sorted: landed objects, probes, anything left behind.
+    pub async fn all_keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
         let mut token = None;
         loop {
@@ -265,7 +273,7 @@ impl Stack {
 
     /// Empties and deletes the bucket, so that landing fails (storage-failure tests).
     pub async fn break_bucket(&self) {
-        for key in self.keys().await {
+        for key in self.all_keys().await {
             self.s3
                 .delete_object()
                 .bucket(&self.bucket)

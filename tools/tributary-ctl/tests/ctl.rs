@@ -79,6 +79,7 @@ async fn status_shows_cursor_lag_last_run_lease_holder_and_events_landed() {
     let progress = Progress {
         events: 42,
         newest_event_time: Some(rfc3339(newest)),
+        ..Progress::default()
     };
     stack
         .record_run("transmit#cis", "run-1", "cursor-7", &progress)

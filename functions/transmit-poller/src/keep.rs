@@ -1,0 +1,184 @@
+//! What keeps a destructive read's batch from being lost to anything but a crash, and a crash from being silent:
+//!
+//! - **The landing path is proven** before the first `collect` of a run (one small write with the same bucket,
+//!   permissions and encryption as a landing): if S3 is broken, nothing is collected, so nothing is lost.
+//! - **A batch that cannot land is kept**: if S3 refuses it after its retries, it is parked in the state table
+//!   (compressed, split across items) and the next run lands it first, under the same object keys (they come from
+//!   the events' ids), so nothing doubles.
+//! - **A batch in flight is marked** in state before each `collect`, and the mark is cleared in the same write
+//!   that records its landing (or its parking). A run that finds a mark left behind knows a run died between
+//!   Transmit's answer and the landing, and reports the batch as possibly lost (`degraded`).
+
+use std::io::{Read, Write};
+
+use chrono::Utc;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use serde::{Deserialize, Serialize};
+use tributary_shared::event_id::digest_hex;
+use tributary_shared::landing::ObjectNaming;
+use tributary_shared::parked;
+use tributary_shared::record::rfc3339;
+use tributary_shared::run::events::PossiblyLostBatch;
+use tributary_shared::run::Run;
+
+use crate::client::Collected;
+use crate::error::PollerError;
+use crate::event_type::EventType;
+use crate::mapping::{self, Mapped, Origin, VENDOR};
+
+/// Bookkeeping key of the collect in flight: `<RFC 3339 time>|<batch size>`.
+pub const META_IN_FLIGHT: &str = "collect_in_flight";
+
+/// Reports a collect a run left in flight (it died between asking and landing) and clears the mark.
+pub async fn report_crash(run: &mut Run<'_>) -> Result<(), PollerError> {
+    let Some(mark) = run.meta(META_IN_FLIGHT).map(str::to_owned) else {
+        return Ok(());
+    };
+    let (at, size) = mark.split_once('|').unwrap_or((mark.as_str(), ""));
+    run.emit(PossiblyLostBatch {
+        stream: run.stream(),
+        events_at_risk: size.parse().ok(),
+        reason: &format!(
+            "a run died with a collect in flight (asked at {at}); Transmit may have handed that batch out"
+        ),
+    });
+    run.set_meta(&[(META_IN_FLIGHT, "")]).await?;
+    Ok(())
+}
+
+/// Marks a collect of `batch_size` as in flight.
+pub async fn mark_in_flight(run: &mut Run<'_>, batch_size: u32) -> Result<(), PollerError> {
+    let mark = format!("{}|{batch_size}", rfc3339(Utc::now()));
+    run.set_meta(&[(META_IN_FLIGHT, &mark)]).await?;
+    Ok(())
+}
+
+/// Clears the mark of a collect that ended without a batch to land (`[]`, or an error already reported).
+pub async fn clear_in_flight(run: &mut Run<'_>) -> Result<(), PollerError> {
+    run.set_meta(&[(META_IN_FLIGHT, "")]).await?;
+    Ok(())
+}
+
+/// Fails the run before anything is collected when the landing path is broken.
+pub async fn prove_landing_path(run: &Run<'_>, event_type: EventType) -> Result<(), PollerError> {
+    run.lander()
+        .probe(VENDOR, event_type.as_str())
+        .await
+        .map_err(|reason| PollerError::LandingPath { event_type, reason })
+}
+
+/// How a collected answer is kept: a header line, then the bytes as Transmit sent them, gzip-compressed.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    /// Set when the answer broke off mid-body: the error, and the bytes are the fragment received.
+    cut: Option<String>,
+}
+
+/// Keeps `collected` (which S3 refused) in the state table, clearing the in-flight mark in the same write.
+pub async fn park(run: &mut Run<'_>, collected: &Collected) -> Result<String, PollerError> {
+    let (id, data) = encode(collected);
+    parked::park(run, &id, &data, &[(META_IN_FLIGHT, "")]).await?;
+    Ok(id)
+}
+
+/// The parked form of `collected`, and its id (a digest of the answer, so keeping it again is idempotent).
+fn encode(collected: &Collected) -> (String, Vec<u8>) {
+    let (cut, bytes) = match collected {
+        Collected::Body(body) => (None, body),
+        Collected::Cut { partial, error } => (Some(error.clone()), partial),
+    };
+    let mut out = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let header = serde_json::to_vec(&Header { cut }).expect("a header always serializes");
+    out.write_all(&header)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.write_all(bytes))
+        .expect("writing to memory cannot fail");
+    let data = out.finish().expect("writing to memory cannot fail");
+    (digest_hex(bytes)[..16].to_owned(), data)
+}
+
+fn decode(data: &[u8]) -> Result<Collected, String> {
+    let mut text = Vec::new();
+    GzDecoder::new(data)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("not gzip: {e}"))?;
+    let split = text
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or("no header line")?;
+    let header: Header =
+        serde_json::from_slice(&text[..split]).map_err(|e| format!("bad header: {e}"))?;
+    let bytes = text[split + 1..].to_vec();
+    Ok(match header.cut {
+        None => Collected::Body(bytes),
+        Some(error) => Collected::Cut {
+            partial: bytes,
+            error,
+        },
+    })
+}
+
+/// Maps an answer as a fresh one would be.
+pub fn map(collected: &Collected, origin: &Origin<'_>) -> Mapped {
+    match collected {
+        Collected::Body(body) => mapping::map_body(body, origin),
+        Collected::Cut { partial, error } => Mapped {
+            unparsed: vec![mapping::cut_body(partial, error, origin)],
+            ..Mapped::default()
+        },
+    }
+}
+
+/// Lands every parked batch, oldest first, before anything new is collected. Returns how many landed.
+pub async fn land_parked(
+    run: &mut Run<'_>,
+    event_type: EventType,
+    stream_id: &str,
+) -> Result<u64, PollerError> {
+    let mut landed_batches = 0;
+    for id in parked::ids(run) {
+        let Some(data) = parked::load(run, &id).await? else {
+            tracing::error!(
+                message = "A parked batch is named in state but its items are gone; it cannot be landed.",
+                event_type = %event_type,
+                id = %id
+            );
+            return Err(PollerError::ParkedMissing { event_type, id });
+        };
+        let collected = decode(&data).map_err(|reason| PollerError::ParkedUnreadable {
+            event_type,
+            id: id.clone(),
+            reason,
+        })?;
+        let origin = Origin {
+            event_type,
+            stream_id,
+            run: run.owner(),
+            batch: run.totals().batches + 1,
+        };
+        let mapped = map(&collected, &origin);
+        let landed = run
+            .lander()
+            .land(
+                &mapped.records,
+                &mapped.unparsed,
+                ObjectNaming::Content { tag: stream_id },
+            )
+            .await
+            .map_err(|source| PollerError::ParkedNotLanded {
+                event_type,
+                id: id.clone(),
+                source: Box::new(source),
+            })?;
+        parked::landed(run, &id, data.len(), &landed, mapped.newest).await?;
+        tracing::info!(
+            message = "Landed a batch kept from an earlier run.",
+            event_type = %event_type,
+            id = %id,
+            events = landed.events
+        );
+        landed_batches += 1;
+    }
+    Ok(landed_batches)
+}
