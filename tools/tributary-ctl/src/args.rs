@@ -1,17 +1,29 @@
-//! The command line: a handful of subcommands, parsed by hand (no argument crate needed for so few).
+//! The command line: a handful of subcommands, parsed by hand (no argument crate needed for so few). Every
+//! subcommand answers `--help` with its own section of [`USAGE`].
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::schedule::Schedules;
+
 pub const USAGE: &str = "\
 tributary-ctl: operate a Tributary deployment with the functions' own configuration and state.
 
 Usage:
-  tributary-ctl help | --help | --version
-  tributary-ctl status [--json]
-      Every stream in the state table: cursor, lag, last run, lease holder, events landed.
+  tributary-ctl help | --help | --version | <command> --help
+  tributary-ctl status [--wide|--json] [--schedule <intervals>]
+      Every stream in the state table: health, last run (how long ago, outcome, events), lag, total
+      events landed; --wide adds cursor, newest event, lease and the overdue limit. A stream is
+      overdue when no run finished within two schedule intervals plus one run's time (300 s).
+      --schedule says the intervals (default 5m): `10m`, `rate(1 hour)`, or per stream, comma-
+      separated: `5m,easysend#security-logs=1h,transmit#admin=off`.
+      Exit status 3 when any stream is failed, degraded or overdue (a health check), 0 otherwise.
+  tributary-ctl validate <transmit-poller|easysend-poller|lookout-stream|strivacity-receiver> [--json]
+      Checks the function's configuration without collecting anything: every setting it reads,
+      the secret's shape, that the bucket and the state table exist and accept writes, and that
+      the vendor URL answers. Exit status 3 when a check fails.
   tributary-ctl transmit stop --type <cis|admin|risk|verify> [--stream-only] [--budget <duration>]
       Deletes this deployment's Transmit stream of the type and stops collection of the type
       (--stream-only: delete the stream, leave collection on). Turn the type's schedule off first.
@@ -28,11 +40,19 @@ Configuration: status reads only TRIBUTARY_STATE_TABLE; the other commands read 
 function they act for, listed below (`<function> --help` lists one function's).";
 
 /// What the user asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Help,
     Version,
+    /// One command's section of the usage text.
+    CommandHelp(&'static str),
     Status {
+        json: bool,
+        wide: bool,
+        schedules: Schedules,
+    },
+    Validate {
+        function: String,
         json: bool,
     },
     TransmitStop {
@@ -78,12 +98,37 @@ pub fn parse(args: &[String], now: DateTime<Utc>) -> Result<Command, ArgsError> 
     match words.as_slice() {
         [] | ["help" | "--help" | "-h", ..] => Ok(Command::Help),
         ["version" | "--version" | "-V", ..] => Ok(Command::Version),
+        [command, rest @ ..] if rest.iter().any(|w| matches!(*w, "--help" | "-h")) => {
+            section(command).map(Command::CommandHelp)
+        }
         ["status", rest @ ..] => {
-            let mut options = Options::new(rest, &["--json"], &[])?;
+            let mut options = Options::new(rest, &["--json", "--wide"], &["--schedule"])?;
+            let (json, wide) = (options.flag("--json"), options.flag("--wide"));
+            if json && wide {
+                return Err(invalid("give --wide or --json, not both"));
+            }
+            let schedules = match options.value("--schedule") {
+                Some(text) => Schedules::parse(&text).map_err(invalid)?,
+                None => Schedules::default(),
+            };
             Ok(Command::Status {
+                json,
+                wide,
+                schedules,
+            })
+        }
+        ["validate", function, rest @ ..] if !function.starts_with('-') => {
+            let function = known_function(function)?;
+            let mut options = Options::new(rest, &["--json"], &[])?;
+            Ok(Command::Validate {
+                function,
                 json: options.flag("--json"),
             })
         }
+        ["validate", ..] => Err(invalid(format!(
+            "validate needs a function: {}",
+            FUNCTIONS.join(", ")
+        ))),
         ["transmit", "stop", rest @ ..] => {
             let mut options = Options::new(rest, &["--stream-only"], &["--type", "--budget"])?;
             let event_type = options
@@ -112,12 +157,7 @@ pub fn parse(args: &[String], now: DateTime<Utc>) -> Result<Command, ArgsError> 
             })
         }
         ["run", function, rest @ ..] if !function.starts_with('-') => {
-            if !FUNCTIONS.contains(function) {
-                return Err(invalid(format!(
-                    "unknown function {function:?}; expected one of {}",
-                    FUNCTIONS.join(", ")
-                )));
-            }
+            let function = known_function(function)?;
             let mut options = Options::new(rest, &[], &["--event", "--stream"])?;
             let event = options.value("--event").map(PathBuf::from);
             let stream = options.value("--stream");
@@ -125,7 +165,7 @@ pub fn parse(args: &[String], now: DateTime<Utc>) -> Result<Command, ArgsError> 
                 return Err(invalid("give --event or --stream, not both"));
             }
             Ok(Command::Run {
-                function: (*function).to_owned(),
+                function,
                 event,
                 stream,
             })
@@ -136,6 +176,33 @@ pub fn parse(args: &[String], now: DateTime<Utc>) -> Result<Command, ArgsError> 
         ))),
         [other, ..] => Err(invalid(format!("unknown command {other:?}"))),
     }
+}
+
+fn known_function(name: &str) -> Result<String, ArgsError> {
+    if FUNCTIONS.contains(&name) {
+        Ok(name.to_owned())
+    } else {
+        Err(invalid(format!(
+            "unknown function {name:?}; expected one of {}",
+            FUNCTIONS.join(", ")
+        )))
+    }
+}
+
+/// The lines of [`USAGE`] about one command: its usage line and the indented explanation under it.
+fn section(command: &str) -> Result<&'static str, ArgsError> {
+    let start = USAGE
+        .find(&format!("  tributary-ctl {command} "))
+        .filter(|_| !matches!(command, "help" | "--help" | "-h"))
+        .ok_or_else(|| invalid(format!("unknown command {command:?}")))?;
+    let body = &USAGE[start..];
+    // The section ends at the next usage line or the closing paragraph.
+    let end = body[1..]
+        .find("\n  tributary-ctl ")
+        .or_else(|| body.find("\n\n"))
+        .map(|at| at + 1)
+        .unwrap_or(body.len());
+    Ok(&body[..end])
 }
 
 /// `--flag` and `--name value` options, each at most once, nothing else.
@@ -300,12 +367,54 @@ mod tests {
 
     #[test]
     fn help_and_version_are_commands_of_their_own() {
-        for line in ["", "help", "--help", "-h", "-h status"] {
+        for line in ["", "help", "--help", "-h"] {
             assert_eq!(parse(&args(line), now()), Ok(Command::Help), "{line:?}");
         }
         for line in ["version", "--version", "-V"] {
             assert_eq!(parse(&args(line), now()), Ok(Command::Version), "{line:?}");
         }
+    }
+
+    #[test]
+    fn every_command_answers_help_with_its_own_section() {
+        for (line, first) in [
+            ("status --help", "tributary-ctl status [--wide|--json]"),
+            ("validate -h", "tributary-ctl validate <"),
+            ("transmit --help", "tributary-ctl transmit stop"),
+            (
+                "easysend backfill --help",
+                "tributary-ctl easysend backfill",
+            ),
+            ("run --help", "tributary-ctl run <"),
+        ] {
+            let Ok(Command::CommandHelp(text)) = parse(&args(line), now()) else {
+                panic!("{line}: no help");
+            };
+            assert!(text.trim_start().starts_with(first), "{line}: {text}");
+            assert_eq!(text.matches("tributary-ctl ").count(), 1, "{line}: {text}");
+        }
+    }
+
+    #[test]
+    fn status_takes_a_view_and_schedules() {
+        let Ok(Command::Status {
+            wide, schedules, ..
+        }) = parse(
+            &args("status --wide --schedule 10m,transmit#admin=off"),
+            now(),
+        )
+        else {
+            panic!("status parses");
+        };
+        assert!(wide);
+        assert_eq!(schedules.interval("transmit#admin"), None);
+        assert!(parse(&args("status --wide --json"), now()).is_err());
+        let err = parse(&args("status --schedule soon"), now())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("soon"), "{err}");
+        assert!(parse(&args("validate"), now()).is_err());
+        assert!(parse(&args("validate transmit"), now()).is_err());
     }
 
     #[test]

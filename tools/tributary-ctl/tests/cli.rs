@@ -23,7 +23,10 @@ const BINARY: &str = env!("CARGO_BIN_EXE_tributary-ctl");
 #[test]
 fn help_lists_the_commands_and_every_functions_settings() {
     let help = stdout(&run(BINARY, &["--help"], &[]));
-    assert!(help.contains("tributary-ctl status [--json]"), "{help}");
+    assert!(
+        help.contains("tributary-ctl status [--wide|--json]"),
+        "{help}"
+    );
     for setting in [
         "TRIBUTARY_STATE_TABLE (required)",
         "TRIBUTARY_TRANSMIT_SECRET_ID (required)",
@@ -35,6 +38,29 @@ fn help_lists_the_commands_and_every_functions_settings() {
     }
     assert_eq!(help.matches("  TRIBUTARY_BUCKET (").count(), 1, "{help}");
     assert_eq!(stdout(&run(BINARY, &["-h"], &[])), help);
+}
+
+#[test]
+fn every_command_has_its_own_help_without_any_settings() {
+    for (command, says) in [
+        (
+            &["status", "--help"][..],
+            "Exit status 3 when any stream is failed, degraded or overdue",
+        ),
+        (&["validate", "--help"][..], "the secret's shape"),
+        (&["transmit", "stop", "--help"][..], "--stream-only"),
+        (&["easysend", "backfill", "-h"][..], "--from <time>"),
+        (&["run", "--help"][..], "Function URL request payload"),
+    ] {
+        let help = stdout(&run(BINARY, command, &[]));
+        assert!(help.starts_with("Usage:\n  tributary-ctl "), "{help}");
+        assert!(help.contains(says), "{command:?}: {help}");
+        assert_eq!(
+            help.matches("tributary-ctl ").count(),
+            1,
+            "{command:?} printed more than its own section: {help}"
+        );
+    }
 }
 
 #[test]
