@@ -1,4 +1,4 @@
-//! The command line of `tributary-ctl` (see `args::USAGE`): parses, builds what the command needs from the
+//! The command line of `tributary-ctl` (see `args`): parses, builds what the command needs from the
 //! environment, prints the result (JSON where a program may read it) and exits non-zero on failure.
 
 use std::process::ExitCode;
@@ -13,11 +13,12 @@ use tributary_shared::state::StateStore;
 #[tokio::main]
 async fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let command = match args::parse(&argv, chrono::Utc::now()) {
+    let command = match args::parse(&argv, chrono::Utc::now(), &settings_help()) {
         Ok(command) => command,
         Err(error) => {
-            eprintln!("tributary-ctl: {error}");
-            return ExitCode::from(2);
+            // Help and version go to stdout with status 0; usage mistakes to stderr with status 2.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
     runtime::init_tracing();
@@ -76,9 +77,6 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
 
 async fn execute(command: Command) -> Result<Verdict, Error> {
     match command {
-        Command::Help => println!("{}\n\n{}", args::USAGE, settings_help().trim_end()),
-        Command::CommandHelp(section) => println!("Usage:\n{}", section.trim_end()),
-        Command::Version => println!("tributary-ctl {}", env!("CARGO_PKG_VERSION")),
         Command::Status {
             json,
             wide,

@@ -369,5 +369,6 @@ async fn mistakes_exit_with_usage_errors_before_touching_anything() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--type"));
     let help = ctl(&stack, &[], &["help"]).await;
-    assert!(String::from_utf8_lossy(&help.stdout).contains("easysend backfill --from"));
+    assert!(String::from_utf8_lossy(&help.stdout)
+        .contains("re-collect windows still inside the 48-hour retention (backfill)"));
 }
