@@ -35,7 +35,7 @@ WARN
   fi
 fi
 
-# Deployed binaries carry no symbols or debug info: a zip of about 5 MB instead of 18 MB, so Lambda fetches less
+# Deployed binaries carry no symbols or debug info: zips of 6-7 MB instead of about 18 MB, so Lambda fetches less
 # on a cold start. (Only this script builds for the Lambda targets, so these settings never invalidate the
 # artifacts other builds share in CARGO_TARGET_DIR.)
 export CARGO_PROFILE_RELEASE_DEBUG=false

@@ -1,9 +1,11 @@
-"""Shows what landed: objects per partition with their line counts, then a few records pretty-printed.
+"""Shows what landed: objects per partition with their line counts, then a few records, one line each (time,
+event type, action, outcome, who, id). TRIBUTARY_DEMO_FULL_RECORDS=1 prints them whole instead.
 
 usage: show_landed.py <bucket> <prefix> [vendor] [records-to-print]
 """
 import gzip
 import json
+import os
 import sys
 from collections import Counter
 
@@ -31,6 +33,36 @@ for key in keys:
 print(f"s3://{bucket}/{root}: {len(keys)} objects, {sum(per_partition.values())} records")
 for partition, count in sorted(per_partition.items()):
     print(f"  {partition}/  {count} records")
+
+
+def field(record, path):
+    value = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def compact(record):
+    """A few fields an analyst scans first; `-` where the vendor has none."""
+    who = field(record, "user.name") or field(record, "user.email") or field(record, "user.id") \
+        or field(record, "source.ip") or field(record, "client.ip") or field(record, "device.id")
+    parts = [
+        record.get("@timestamp", "-"),
+        field(record, "event.dataset") or "-",
+        field(record, "event.action") or ("unparsed: " + (field(record, "error.message") or "")[:60]),
+        field(record, "event.outcome") or "-",
+        str(who or "-"),
+        "id=" + str(field(record, "event.id") or "-"),
+    ]
+    return "  ".join(parts)
+
+
+full = os.environ.get("TRIBUTARY_DEMO_FULL_RECORDS") == "1"
+if samples:
+    print("sample records" + ("" if full else " (TRIBUTARY_DEMO_FULL_RECORDS=1 prints them whole):"))
 for key, record in samples:
-    print(f"\n--- first record of {key}")
-    print(json.dumps(record, indent=2)[:3000])
+    if full:
+        print(f"\n--- first record of {key}")
+        print(json.dumps(record, indent=2)[:3000])
+    else:
+        print("  " + compact(record))

@@ -14,7 +14,8 @@ lookout_app_key="demo-lookout-application-key"
 mkdir -p "$lookout_root/.local"
 lookout_address_file="$lookout_root/.local/lookout-sim.address"
 : > "$lookout_address_file"
-"$lookout_bin/tributary-sim" lookout --port 0 --app-key "$lookout_app_key" --heartbeat-ms 500 \
+declare -F demo_fact >/dev/null || demo_fact() { :; }
+"$lookout_bin/tributary-sim" lookout --port "${TRIBUTARY_DEMO_LOOKOUT_PORT:-0}" --app-key "$lookout_app_key" --heartbeat-ms 500 \
   > "$lookout_address_file" 2> "$lookout_root/.local/lookout-sim.log" &
 lookout_sim_pid=$!
 if declare -p demo_pids >/dev/null 2>&1; then demo_pids+=("$lookout_sim_pid"); else trap 'kill $lookout_sim_pid 2>/dev/null || true' EXIT; fi
@@ -58,6 +59,8 @@ for c in s["connects"]:
     where = "start_time=" + q["start_time"] if "start_time" in q else "id=" + q.get("id", "-")
     print("  HTTP %s  %s  Last-Event-ID=%s" % (c["status"], where, c["last_event_id"] or "-"))
 print("  events sent %s, tokens issued %s, early reconnects %s" % (s["events_sent"], s["tokens_issued"], s["early_reconnects"]))'
+
+demo_fact '{"vendor": "lookout", "offered": 1250, "faults": ["a reconnect request after 300 events", "a malformed frame", "an end frame after 200 more"], "notes": ["offered = 1000 seeded + 250 for the second session, which resumed from the checkpoint and landed only those"]}'
 
 kill "$lookout_sim_pid" 2>/dev/null || true
 wait "$lookout_sim_pid" 2>/dev/null || true

@@ -10,7 +10,8 @@ strivacity_secret="${TRIBUTARY_BUCKET:?}/strivacity-receiver"
 "$strivacity_python" "$strivacity_root/scripts/init_local.py" "$TRIBUTARY_BUCKET" "${TRIBUTARY_STATE_TABLE:-tributary-demo-state}" \
   "$strivacity_secret={\"hec_tokens\":[\"00000000-0000-0000-0000-000000000000\"],\"api_keys\":[\"strivacity:replace-me\"]}"
 
-strivacity_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+declare -F demo_fact >/dev/null || demo_fact() { :; }
+strivacity_port="${TRIBUTARY_DEMO_RECEIVER_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
 mkdir -p "$strivacity_root/.local"
 TRIBUTARY_STRIVACITY_SECRET_ID="$strivacity_secret" \
   "$strivacity_bin/strivacity-receiver-standalone" --listen "127.0.0.1:$strivacity_port" \
@@ -63,6 +64,8 @@ echo "-- the Lambda binary, one Function URL request from events/ (what cargo la
 TRIBUTARY_STRIVACITY_SECRET_ID="$strivacity_secret" \
   "$strivacity_bin/strivacity-receiver" "$strivacity_root/events/strivacity-es-info.json" 2>/dev/null \
   | "$strivacity_python" -c 'import json,sys; r=json.load(sys.stdin); print("  GET / ->", r["statusCode"], "x-elastic-product:", r["headers"].get("x-elastic-product"), json.loads(r["body"])["version"]["number"])'
+
+demo_fact '{"vendor": "strivacity", "offered": 4, "faults": ["a gzip retry of a batch already landed", "the same events again through _bulk", "a wrong token (refused, nothing landed)"], "notes": ["offered = 4 distinct events (2 account, 2 audit) sent 5 times over both protocols"]}'
 
 kill "$strivacity_pid" 2>/dev/null || true
 wait "$strivacity_pid" 2>/dev/null || true

@@ -1,38 +1,157 @@
-//! The command line: a handful of subcommands, parsed by hand (no argument crate needed for so few).
+//! The command line, on clap: every command and option with its own `--help`, `--version`, and usage mistakes
+//! named with a suggestion. [`parse`] turns the words into a [`Command`], resolving relative times against `now`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
 
-pub const USAGE: &str = "\
-tributary-ctl: operate a Tributary deployment with the functions' own configuration and state.
+use crate::schedule::Schedules;
 
-Usage:
-  tributary-ctl help | --help | --version
-  tributary-ctl status [--json]
-      Every stream in the state table: cursor, lag, last run, lease holder, events landed.
-  tributary-ctl transmit stop --type <cis|admin|risk|verify> [--stream-only] [--budget <duration>]
-      Deletes this deployment's Transmit stream of the type and stops collection of the type
-      (--stream-only: delete the stream, leave collection on). Turn the type's schedule off first.
-  tributary-ctl easysend backfill --from <time> [--to <time>] [--budget <duration>]
-      Re-collects EasySend's windows between --from and --to (default: now) with the poller's own
-      window collection. Objects are keyed by window, so nothing already landed is duplicated.
-  tributary-ctl run <transmit-poller|easysend-poller|lookout-stream|strivacity-receiver>
-                    [--event <file>|-] [--stream <name>]
-      Runs the function's handler once, here, and prints its answer (a receiver event is a
-      Function URL request payload, like events/strivacity-*.json).
+const ABOUT: &str =
+    "Operate a Tributary deployment with the functions' own configuration and state.";
 
+const AFTER_HELP: &str = "\
 Times are RFC 3339 (2026-11-23T10:00:00Z) or an age (36h, 90m, 2d). Durations: 300s, 5m, 1h.
 Configuration: status reads only TRIBUTARY_STATE_TABLE; the other commands read the settings of the
-function they act for, listed below (`<function> --help` lists one function's).";
+function they act for (`<function> --help` lists one function's).
+Exit status: 0 fine, 1 the command failed, 2 a usage mistake, 3 status or validate found a problem.";
+
+#[derive(Debug, Parser)]
+#[command(name = "tributary-ctl", version, about = ABOUT, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Words,
+}
+
+/// The functions a command can act for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Function {
+    TransmitPoller,
+    EasysendPoller,
+    LookoutStream,
+    StrivacityReceiver,
+}
+
+impl Function {
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::TransmitPoller => "transmit-poller",
+            Function::EasysendPoller => "easysend-poller",
+            Function::LookoutStream => "lookout-stream",
+            Function::StrivacityReceiver => "strivacity-receiver",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Words {
+    /// Every stream in the state table: health, last run, lag, events landed; exit 3 if any needs attention.
+    #[command(long_about = "\
+Every stream in the state table: health, last run (how long ago, outcome, events), lag, total events
+landed; --wide adds cursor, newest event, lease and the overdue limit. A stream is overdue when no run
+finished within two schedule intervals plus one run's time (300 s).
+
+Exit status 3 when any stream is failed, degraded or overdue (a health check), 0 otherwise.")]
+    Status {
+        /// Add cursor, newest event, lease and overdue limit columns.
+        #[arg(long, conflicts_with = "json")]
+        wide: bool,
+        /// Print every field as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Schedule intervals, for the overdue flag: `10m`, `rate(1 hour)`, or per stream, comma-separated:
+        /// `5m,easysend#security-logs=1h,transmit#admin=off`.
+        #[arg(long, value_name = "INTERVALS", value_parser = Schedules::parse, default_value = "5m")]
+        schedule: Schedules,
+    },
+    /// Check a function's configuration without collecting anything; exit 3 if a check fails.
+    #[command(long_about = "\
+Checks the function's configuration without collecting anything: every setting it reads, the secret's
+shape, that the bucket and the state table exist and accept writes, and that the vendor URL answers.
+Exit status 3 when a check fails.")]
+    Validate {
+        #[arg(value_enum)]
+        function: Function,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Transmit: stop collecting an event type and delete its stream (stop).
+    Transmit {
+        #[command(subcommand)]
+        command: TransmitWords,
+    },
+    /// EasySend: re-collect windows still inside the 48-hour retention (backfill).
+    Easysend {
+        #[command(subcommand)]
+        command: EasySendWords,
+    },
+    /// Run a function's handler once, here, and print its answer.
+    #[command(long_about = "\
+Runs the function's handler once, here, and prints its answer (a receiver event is a Function URL
+request payload, like events/strivacity-*.json).")]
+    Run {
+        #[arg(value_enum)]
+        function: Function,
+        /// The event: a file, or - for stdin.
+        #[arg(long, value_name = "FILE", conflicts_with = "stream")]
+        event: Option<PathBuf>,
+        /// Run with {\"stream\": <NAME>}.
+        #[arg(long, value_name = "NAME")]
+        stream: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TransmitWords {
+    /// Delete this deployment's stream of a type and stop collection of the type.
+    #[command(long_about = "\
+Deletes this deployment's Transmit stream of the type and stops collection of the type
+(--stream-only: delete the stream, leave collection on). Turn the type's schedule off first.")]
+    Stop {
+        /// The event type.
+        #[arg(long = "type", value_name = "TYPE", value_parser = ["cis", "admin", "risk", "verify"])]
+        event_type: String,
+        /// Delete the stream, leave collection on.
+        #[arg(long)]
+        stream_only: bool,
+        /// How long the command may take.
+        #[arg(long, value_parser = duration_arg, default_value = "5m")]
+        budget: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EasySendWords {
+    /// Re-collect EasySend's windows between --from and --to, without duplicates.
+    #[command(long_about = "\
+Re-collects EasySend's windows between --from and --to (default: now) with the poller's own window
+collection. Objects are keyed by window, so nothing already landed is duplicated.")]
+    Backfill {
+        /// Start: an RFC 3339 time or an age (36h).
+        #[arg(long, value_name = "TIME")]
+        from: String,
+        /// End: an RFC 3339 time or an age (default: now).
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// How long the command may take.
+        #[arg(long, value_parser = duration_arg, default_value = "5m")]
+        budget: Duration,
+    },
+}
 
 /// What the user asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Help,
-    Version,
     Status {
+        json: bool,
+        wide: bool,
+        schedules: Schedules,
+    },
+    Validate {
+        function: String,
         json: bool,
     },
     TransmitStop {
@@ -52,154 +171,74 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ArgsError {
-    #[error("{0}\n\nRun `tributary-ctl help` for usage.")]
-    Invalid(String),
-}
-
-fn invalid(message: impl Into<String>) -> ArgsError {
-    ArgsError::Invalid(message.into())
-}
-
 /// The default time a command may take (the same as a local function run's default deadline).
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
 
-pub const FUNCTIONS: &[&str] = &[
-    "transmit-poller",
-    "easysend-poller",
-    "lookout-stream",
-    "strivacity-receiver",
-];
-
-/// Parses the arguments after the program name; `now` anchors relative times.
-pub fn parse(args: &[String], now: DateTime<Utc>) -> Result<Command, ArgsError> {
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        [] | ["help" | "--help" | "-h", ..] => Ok(Command::Help),
-        ["version" | "--version" | "-V", ..] => Ok(Command::Version),
-        ["status", rest @ ..] => {
-            let mut options = Options::new(rest, &["--json"], &[])?;
-            Ok(Command::Status {
-                json: options.flag("--json"),
-            })
-        }
-        ["transmit", "stop", rest @ ..] => {
-            let mut options = Options::new(rest, &["--stream-only"], &["--type", "--budget"])?;
-            let event_type = options
-                .value("--type")
-                .ok_or_else(|| invalid("transmit stop needs --type <cis|admin|risk|verify>"))?;
-            Ok(Command::TransmitStop {
-                event_type,
-                stream_only: options.flag("--stream-only"),
-                budget: options.duration("--budget")?.unwrap_or(DEFAULT_BUDGET),
-            })
-        }
-        ["easysend", "backfill", rest @ ..] => {
-            let mut options = Options::new(rest, &[], &["--from", "--to", "--budget"])?;
-            let from = options
-                .value("--from")
-                .ok_or_else(|| invalid("easysend backfill needs --from <time>"))?;
-            let from = parse_time(&from, now)?;
-            let to = options
-                .value("--to")
-                .map(|t| parse_time(&t, now))
-                .transpose()?;
-            Ok(Command::EasySendBackfill {
-                from,
-                to,
-                budget: options.duration("--budget")?.unwrap_or(DEFAULT_BUDGET),
-            })
-        }
-        ["run", function, rest @ ..] if !function.starts_with('-') => {
-            if !FUNCTIONS.contains(function) {
-                return Err(invalid(format!(
-                    "unknown function {function:?}; expected one of {}",
-                    FUNCTIONS.join(", ")
-                )));
-            }
-            let mut options = Options::new(rest, &[], &["--event", "--stream"])?;
-            let event = options.value("--event").map(PathBuf::from);
-            let stream = options.value("--stream");
-            if event.is_some() && stream.is_some() {
-                return Err(invalid("give --event or --stream, not both"));
-            }
-            Ok(Command::Run {
-                function: (*function).to_owned(),
-                event,
-                stream,
-            })
-        }
-        ["run", ..] => Err(invalid(format!(
-            "run needs a function: {}",
-            FUNCTIONS.join(", ")
-        ))),
-        [other, ..] => Err(invalid(format!("unknown command {other:?}"))),
-    }
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration (e.g. 300s, 5m, 1h)"))
 }
 
-/// `--flag` and `--name value` options, each at most once, nothing else.
-struct Options {
-    flags: Vec<String>,
-    values: Vec<(String, String)>,
+fn time_arg(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, clap::Error> {
+    parse_time(text, now).map_err(|message| {
+        <Cli as clap::CommandFactory>::command()
+            .error(clap::error::ErrorKind::ValueValidation, message)
+    })
 }
 
-impl Options {
-    fn new(words: &[&str], flags: &[&str], valued: &[&str]) -> Result<Options, ArgsError> {
-        let mut options = Options {
-            flags: Vec::new(),
-            values: Vec::new(),
-        };
-        let mut words = words.iter();
-        while let Some(word) = words.next() {
-            let (name, inline) = match word.split_once('=') {
-                Some((name, value)) if name.starts_with("--") => (name, Some(value)),
-                _ => (*word, None),
-            };
-            let seen = options.flags.iter().any(|f| f == name)
-                || options.values.iter().any(|(n, _)| n == name);
-            if seen {
-                return Err(invalid(format!("{name} given twice")));
-            }
-            if flags.contains(&name) && inline.is_none() {
-                options.flags.push(name.to_owned());
-            } else if valued.contains(&name) {
-                let value = match inline {
-                    Some(value) => value,
-                    None => words
-                        .next()
-                        .ok_or_else(|| invalid(format!("{name} needs a value")))?,
-                };
-                options.values.push((name.to_owned(), value.to_owned()));
-            } else {
-                return Err(invalid(format!("unexpected argument {word:?}")));
-            }
-        }
-        Ok(options)
-    }
-
-    fn flag(&mut self, name: &str) -> bool {
-        self.flags.iter().any(|f| f == name)
-    }
-
-    fn value(&mut self, name: &str) -> Option<String> {
-        self.values
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn duration(&mut self, name: &str) -> Result<Option<Duration>, ArgsError> {
-        self.value(name)
-            .map(|text| {
-                parse_duration(&text).ok_or_else(|| {
-                    invalid(format!(
-                        "{name} {text:?} is not a duration (e.g. 300s, 5m, 1h)"
-                    ))
-                })
-            })
-            .transpose()
-    }
+/// Parses the arguments after the program name; `now` anchors relative times; `settings` (the functions'
+/// settings and defaults) closes the top-level help. A help or version request is an `Err` too: clap's
+/// [`clap::Error::print`] and [`clap::Error::exit_code`] do the right thing with each.
+pub fn parse(args: &[String], now: DateTime<Utc>, settings: &str) -> Result<Command, clap::Error> {
+    let command = <Cli as clap::CommandFactory>::command()
+        .after_help(format!("{AFTER_HELP}\n\n{}", settings.trim_end()))
+        .arg_required_else_help(true);
+    let matches = command.try_get_matches_from(
+        std::iter::once("tributary-ctl".to_owned()).chain(args.iter().cloned()),
+    )?;
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+    Ok(match cli.command {
+        Words::Status {
+            wide,
+            json,
+            schedule,
+        } => Command::Status {
+            json,
+            wide,
+            schedules: schedule,
+        },
+        Words::Validate { function, json } => Command::Validate {
+            function: function.name().to_owned(),
+            json,
+        },
+        Words::Transmit {
+            command:
+                TransmitWords::Stop {
+                    event_type,
+                    stream_only,
+                    budget,
+                },
+        } => Command::TransmitStop {
+            event_type,
+            stream_only,
+            budget,
+        },
+        Words::Easysend {
+            command: EasySendWords::Backfill { from, to, budget },
+        } => Command::EasySendBackfill {
+            from: time_arg(&from, now)?,
+            to: to.map(|t| time_arg(&t, now)).transpose()?,
+            budget,
+        },
+        Words::Run {
+            function,
+            event,
+            stream,
+        } => Command::Run {
+            function: function.name().to_owned(),
+            event,
+            stream,
+        },
+    })
 }
 
 /// `90s`, `5m`, `36h`, `2d`, or plain seconds.
@@ -221,7 +260,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 /// RFC 3339, or an age before `now` (`36h`).
-pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ArgsError> {
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
     }
@@ -229,9 +268,7 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ArgsE
         .and_then(|age| chrono::Duration::from_std(age).ok())
         .map(|age| now - age)
         .ok_or_else(|| {
-            invalid(format!(
-                "{text:?} is neither an RFC 3339 time (2026-11-23T10:00:00Z) nor an age (36h)"
-            ))
+            format!("{text:?} is neither an RFC 3339 time (2026-11-23T10:00:00Z) nor an age (36h)")
         })
 }
 
@@ -240,21 +277,27 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_owned).collect()
+    fn parse_line(line: &str) -> Result<Command, clap::Error> {
+        let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        parse(&args, now(), "")
     }
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
     }
 
+    fn kind(line: &str) -> clap::error::ErrorKind {
+        parse_line(line).unwrap_err().kind()
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
     #[test]
     fn backfill_takes_rfc3339_times_and_ages() {
-        let command = parse(
-            &args("easysend backfill --from 36h --to 2026-11-23T11:00:00Z"),
-            now(),
-        )
-        .unwrap();
+        let command = parse_line("easysend backfill --from 36h --to 2026-11-23T11:00:00Z").unwrap();
         assert_eq!(
             command,
             Command::EasySendBackfill {
@@ -263,16 +306,26 @@ mod tests {
                 budget: DEFAULT_BUDGET,
             }
         );
+        let error = parse_line("easysend backfill --from yesterday")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("yesterday") && error.contains("RFC 3339"),
+            "{error}"
+        );
     }
 
     #[test]
-    fn transmit_stop_needs_a_type_and_takes_options_in_any_order() {
-        assert!(parse(&args("transmit stop"), now()).is_err());
-        let command = parse(
-            &args("transmit stop --budget=2m --stream-only --type admin"),
-            now(),
-        )
-        .unwrap();
+    fn transmit_stop_needs_a_known_type_and_takes_options_in_any_order() {
+        assert_eq!(
+            kind("transmit stop"),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            kind("transmit stop --type cys"),
+            clap::error::ErrorKind::InvalidValue
+        );
+        let command = parse_line("transmit stop --budget=2m --stream-only --type admin").unwrap();
         assert_eq!(
             command,
             Command::TransmitStop {
@@ -284,38 +337,94 @@ mod tests {
     }
 
     #[test]
-    fn run_names_a_known_function() {
-        let err = parse(&args("run transmit"), now()).unwrap_err().to_string();
-        assert!(err.contains("transmit-poller"), "{err}");
-        let command = parse(&args("run transmit-poller --stream cis"), now()).unwrap();
+    fn run_and_validate_name_a_known_function() {
+        let error = parse_line("run transmit").unwrap_err().to_string();
+        assert!(error.contains("transmit-poller"), "{error}");
         assert_eq!(
-            command,
+            parse_line("run transmit-poller --stream cis").unwrap(),
             Command::Run {
                 function: "transmit-poller".into(),
                 event: None,
                 stream: Some("cis".into()),
             }
         );
+        assert_eq!(
+            kind("run easysend-poller --stream a --event b"),
+            clap::error::ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            parse_line("validate lookout-stream --json").unwrap(),
+            Command::Validate {
+                function: "lookout-stream".into(),
+                json: true,
+            }
+        );
+        assert_eq!(
+            kind("validate"),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
     }
 
     #[test]
-    fn help_and_version_are_commands_of_their_own() {
-        for line in ["", "help", "--help", "-h", "-h status"] {
-            assert_eq!(parse(&args(line), now()), Ok(Command::Help), "{line:?}");
+    fn help_and_version_are_answers_not_commands() {
+        for line in [
+            "",
+            "help",
+            "--help",
+            "-h",
+            "status --help",
+            "help validate",
+            "easysend backfill -h",
+        ] {
+            let error = parse_line(line).unwrap_err();
+            assert!(
+                matches!(
+                    error.kind(),
+                    clap::error::ErrorKind::DisplayHelp
+                        | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                ),
+                "{line:?}: {error:?}"
+            );
         }
-        for line in ["version", "--version", "-V"] {
-            assert_eq!(parse(&args(line), now()), Ok(Command::Version), "{line:?}");
+        for line in ["--version", "-V"] {
+            assert_eq!(
+                kind(line),
+                clap::error::ErrorKind::DisplayVersion,
+                "{line:?}"
+            );
         }
+    }
+
+    #[test]
+    fn status_takes_a_view_and_schedules() {
+        let Ok(Command::Status {
+            wide, schedules, ..
+        }) = parse_line("status --wide --schedule 10m,transmit#admin=off")
+        else {
+            panic!("status parses");
+        };
+        assert!(wide);
+        assert_eq!(schedules.interval("transmit#admin"), None);
+        assert_eq!(
+            kind("status --wide --json"),
+            clap::error::ErrorKind::ArgumentConflict
+        );
+        let error = parse_line("status --schedule soon")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("soon"), "{error}");
     }
 
     #[test]
     fn mistakes_are_named() {
-        let err = parse(&args("status --jsn"), now()).unwrap_err().to_string();
-        assert!(err.contains("--jsn"), "{err}");
-        let err = parse(&args("status --json --json"), now())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("twice"), "{err}");
-        assert!(parse(&args("easysend backfill --from yesterday"), now()).is_err());
+        let error = parse_line("status --jsn").unwrap_err().to_string();
+        assert!(
+            error.contains("--jsn") && error.contains("--json"),
+            "{error}"
+        );
+        assert_eq!(
+            kind("status --json --json"),
+            clap::error::ErrorKind::ArgumentConflict
+        );
     }
 }

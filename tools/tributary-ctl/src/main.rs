@@ -1,10 +1,10 @@
-//! The command line of `tributary-ctl` (see `args::USAGE`): parses, builds what the command needs from the
+//! The command line of `tributary-ctl` (see `args`): parses, builds what the command needs from the
 //! environment, prints the result (JSON where a program may read it) and exits non-zero on failure.
 
 use std::process::ExitCode;
 
 use tributary_ctl::args::{self, Command};
-use tributary_ctl::{easysend, run, status, transmit};
+use tributary_ctl::{easysend, run, status, table, transmit, validate};
 use tributary_shared::config::{ConfigError, Setting};
 use tributary_shared::runtime::{self, Error};
 use tributary_shared::services::Services;
@@ -13,16 +13,18 @@ use tributary_shared::state::StateStore;
 #[tokio::main]
 async fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let command = match args::parse(&argv, chrono::Utc::now()) {
+    let command = match args::parse(&argv, chrono::Utc::now(), &settings_help()) {
         Ok(command) => command,
         Err(error) => {
-            eprintln!("tributary-ctl: {error}");
-            return ExitCode::from(2);
+            // Help and version go to stdout with status 0; usage mistakes to stderr with status 2.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
     runtime::init_tracing();
     match execute(command).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Verdict::Fine) => ExitCode::SUCCESS,
+        Ok(Verdict::NeedsAttention) => ExitCode::from(NEEDS_ATTENTION),
         Err(error) => match error.downcast_ref::<ConfigError>() {
             Some(config) => runtime::config_failed("tributary-ctl", config),
             None => runtime::failed("tributary-ctl", &error),
@@ -48,26 +50,61 @@ fn settings_help() -> String {
     runtime::settings_help(&settings)
 }
 
+/// The exit status of a command that worked but found something wrong (a stream failed, degraded or overdue; a
+/// validation check failed): distinct from 1 (the command itself failed) and 2 (usage), so a health check can
+/// tell "unhealthy" from "could not look".
+const NEEDS_ATTENTION: u8 = 3;
+
+enum Verdict {
+    Fine,
+    NeedsAttention,
+}
+
+impl Verdict {
+    fn from_problems(problems: bool) -> Verdict {
+        if problems {
+            Verdict::NeedsAttention
+        } else {
+            Verdict::Fine
+        }
+    }
+}
+
 fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
-async fn execute(command: Command) -> Result<(), Error> {
+async fn execute(command: Command) -> Result<Verdict, Error> {
     match command {
-        Command::Help => println!("{}\n\n{}", args::USAGE, settings_help().trim_end()),
-        Command::Version => println!("tributary-ctl {}", env!("CARGO_PKG_VERSION")),
-        Command::Status { json } => {
+        Command::Status {
+            json,
+            wide,
+            schedules,
+        } => {
             // Only the table is needed: status works with nothing but TRIBUTARY_STATE_TABLE set.
             let table = tributary_shared::config::required("TRIBUTARY_STATE_TABLE")?;
             let sdk = tributary_shared::aws::load().await;
             let state = StateStore::new(tributary_shared::aws::dynamodb_client(&sdk), table);
-            let streams = status::load(&state, chrono::Utc::now()).await?;
+            let now = chrono::Utc::now();
+            let streams = status::load(&state, now, &schedules).await?;
             if json {
                 print_json(&streams)?;
             } else {
-                print!("{}", status::render(&streams));
+                print!("{}", table::render(&streams, now, wide));
             }
+            return Ok(Verdict::from_problems(
+                streams.iter().any(|s| s.needs_attention()),
+            ));
+        }
+        Command::Validate { function, json } => {
+            let report = validate::validate(&function).await;
+            if json {
+                print_json(&report)?;
+            } else {
+                print!("{}", report.render());
+            }
+            return Ok(Verdict::from_problems(!report.ok));
         }
         Command::TransmitStop {
             event_type,
@@ -98,5 +135,5 @@ async fn execute(command: Command) -> Result<(), Error> {
             print_json(&answer)?;
         }
     }
-    Ok(())
+    Ok(Verdict::Fine)
 }

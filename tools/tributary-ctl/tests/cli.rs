@@ -23,7 +23,9 @@ const BINARY: &str = env!("CARGO_BIN_EXE_tributary-ctl");
 #[test]
 fn help_lists_the_commands_and_every_functions_settings() {
     let help = stdout(&run(BINARY, &["--help"], &[]));
-    assert!(help.contains("tributary-ctl status [--json]"), "{help}");
+    for command in ["status", "validate", "transmit", "easysend", "run"] {
+        assert!(help.contains(&format!("\n  {command} ")), "{help}");
+    }
     for setting in [
         "TRIBUTARY_STATE_TABLE (required)",
         "TRIBUTARY_TRANSMIT_SECRET_ID (required)",
@@ -35,6 +37,60 @@ fn help_lists_the_commands_and_every_functions_settings() {
     }
     assert_eq!(help.matches("  TRIBUTARY_BUCKET (").count(), 1, "{help}");
     assert_eq!(stdout(&run(BINARY, &["-h"], &[])), help);
+}
+
+#[test]
+fn every_command_has_its_own_help_without_any_settings() {
+    for (command, usage, says) in [
+        (
+            &["status", "--help"][..],
+            "Usage: tributary-ctl status [OPTIONS]",
+            "Exit status 3 when any stream is failed, degraded or overdue",
+        ),
+        (
+            &["validate", "--help"][..],
+            "Usage: tributary-ctl validate [OPTIONS] <FUNCTION>",
+            "the secret's",
+        ),
+        (
+            &["transmit", "stop", "--help"][..],
+            "Usage: tributary-ctl transmit stop [OPTIONS] --type <TYPE>",
+            "--stream-only",
+        ),
+        (
+            &["easysend", "backfill", "-h"][..],
+            "Usage: tributary-ctl easysend backfill [OPTIONS] --from <TIME>",
+            "--budget",
+        ),
+        (
+            &["help", "run"][..],
+            "Usage: tributary-ctl run [OPTIONS] <FUNCTION>",
+            "a receiver event is a Function URL",
+        ),
+    ] {
+        let help = stdout(&run(BINARY, command, &[]));
+        assert!(help.contains(usage), "{command:?}: {help}");
+        assert!(help.contains(says), "{command:?}: {help}");
+        // A command's help is about that command: the functions' settings are the top-level help's.
+        assert!(!help.contains("TRIBUTARY_BUCKET"), "{command:?}: {help}");
+    }
+}
+
+#[test]
+fn usage_mistakes_exit_2_and_suggest_the_fix() {
+    let output = run(BINARY, &["status", "--jsn"], &[]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--jsn") && stderr.contains("--json"),
+        "{stderr}"
+    );
+    let output = run(BINARY, &["validate", "easysend"], &[]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("easysend-poller"),
+        "{output:?}"
+    );
 }
 
 #[test]

@@ -116,7 +116,7 @@ async fn status_shows_cursor_lag_last_run_lease_holder_and_events_landed() {
     assert_eq!(lookout["lease_holder"], "run-2");
     assert_eq!(lookout["events_landed_total"], 0);
 
-    let table = ctl(&stack, &[], &["status"]).await;
+    let table = ctl(&stack, &[], &["status", "--wide"]).await;
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.starts_with("STREAM"), "{text}");
     let cis_line = text
@@ -126,9 +126,17 @@ async fn status_shows_cursor_lag_last_run_lease_holder_and_events_landed() {
     assert!(
         cis_line.contains("cursor-7")
             && cis_line.contains("drained (42)")
-            && cis_line.contains("free")
+            && cis_line.contains("free"),
+        "{cis_line}"
     );
-    assert!(cis_line.trim_end().ends_with("42"), "{cis_line}");
+    let lookout_line = text
+        .lines()
+        .find(|l| l.starts_with("lookout#events"))
+        .unwrap();
+    assert!(
+        lookout_line.contains("running") && lookout_line.contains("run-2 until in "),
+        "{lookout_line}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,5 +370,6 @@ async fn mistakes_exit_with_usage_errors_before_touching_anything() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--type"));
     let help = ctl(&stack, &[], &["help"]).await;
-    assert!(String::from_utf8_lossy(&help.stdout).contains("easysend backfill --from"));
+    assert!(String::from_utf8_lossy(&help.stdout)
+        .contains("re-collect windows still inside the 48-hour retention (backfill)"));
 }
