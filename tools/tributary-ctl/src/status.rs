@@ -33,7 +33,9 @@ pub struct StreamStatus {
     /// After how long without a finished run the stream is overdue (`None`: not scheduled).
     pub overdue_after_seconds: Option<u64>,
     pub overdue: bool,
-    /// Why an operator should look: `failed`, `degraded`, `overdue`; empty when the stream is healthy.
+    /// Batches S3 refused that wait in the state table to land (Transmit keeps them; the next run lands them).
+    pub pending_batches: usize,
+    /// Why an operator should look: `failed`, `degraded`, `overdue`, `pending`; empty when the stream is healthy.
     pub attention: Vec<&'static str>,
 }
 
@@ -78,6 +80,14 @@ impl StreamStatus {
         if overdue {
             attention.push("overdue");
         }
+        let pending_batches = state
+            .meta
+            .get(tributary_shared::parked::META_PARKED)
+            .map(|ids| ids.split(',').filter(|id| !id.is_empty()).count())
+            .unwrap_or(0);
+        if pending_batches > 0 {
+            attention.push("pending");
+        }
         StreamStatus {
             stream: state.stream.clone(),
             cursor: state.cursor.clone(),
@@ -98,6 +108,7 @@ impl StreamStatus {
             events_landed_total: state.events_landed_total,
             overdue_after_seconds: overdue_after.map(|d| d.as_secs()),
             overdue,
+            pending_batches,
             attention,
         }
     }

@@ -137,6 +137,12 @@ fn reasons(streams: &[StreamStatus], now: DateTime<Utc>) -> String {
         if let Some(losses) = &s.last_run_losses {
             out.push_str(&format!("\n{}: last run degraded: {losses}\n", s.stream));
         }
+        if s.pending_batches > 0 {
+            out.push_str(&format!(
+                "\n{}: {} batch(es) S3 refused wait in the state table; the next run lands them first\n",
+                s.stream, s.pending_batches
+            ));
+        }
         if s.overdue {
             let since = match s.last_run_finished_at.as_deref() {
                 Some(at) => format!("the last run finished {}", relative_text(Some(at), now)),

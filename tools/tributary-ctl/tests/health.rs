@@ -93,6 +93,7 @@ async fn status_exits_non_zero_when_a_stream_is_failed_degraded_or_overdue() {
     let progress = Progress {
         events: 7,
         newest_event_time: Some(rfc3339(chrono::Utc::now() - chrono::Duration::minutes(2))),
+        ..Progress::default()
     };
     stack
         .record_run("transmit#cis", "run-1", "c-1", &progress)
@@ -332,4 +333,32 @@ async fn validate_refuses_the_templates_placeholder_transmit_secret() {
         .find(|(n, _, _)| n == "secret")
         .unwrap();
     assert!(!secret.1 && secret.2.contains("placeholder"), "{secret:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_flags_transmit_batches_waiting_in_the_state_table() {
+    let stack = Stack::new("ctl-pending").await;
+    // What a Transmit run leaves when S3 refused a batch it had collected: the batch parked under the stream.
+    let progress = Progress {
+        events: 500,
+        newest_event_time: Some(rfc3339(chrono::Utc::now())),
+        meta: vec![("parked_batches".to_owned(), "5f3a9c0e1d2b4a67".to_owned())],
+    };
+    stack
+        .record_run("transmit#risk", "run-1", "c-1", &progress)
+        .await;
+    let status = ctl(&stack, &[], &["status"]).await;
+    assert_eq!(status.status.code(), Some(NEEDS_ATTENTION), "{status:?}");
+    let table = text(&status);
+    assert!(
+        line_of(&table, "transmit#risk").contains("pending"),
+        "{table}"
+    );
+    assert!(
+        table.contains("transmit#risk: 1 batch(es) S3 refused wait in the state table"),
+        "{table}"
+    );
+    let json: Value =
+        serde_json::from_slice(&ctl(&stack, &[], &["status", "--json"]).await.stdout).unwrap();
+    assert_eq!(json[0]["pending_batches"], 1, "{json}");
 }
