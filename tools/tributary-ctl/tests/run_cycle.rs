@@ -329,32 +329,33 @@ async fn a_run_killed_mid_backlog_frees_its_stream_within_one_lease_lifetime() {
     // Right after the kill the lease still stands, so an overlapping run is busy...
     let output = run(&stack, &function.vars, &function).await;
     assert_eq!(answer(&output)["outcome"], "busy");
-    // ...and once it lapses (the default lifetime: no heartbeat renews it any more), the next run collects.
+    // ...but no heartbeat renews it any more: it lapses within one default lifetime (45 s) of the kill, however
+    // long the runs themselves take on a loaded machine, and the first run after that collects.
+    let lease_until = state
+        .load(function.state_key)
+        .await
+        .unwrap()
+        .unwrap()
+        .lease_until
+        .expect("the killed run's lease");
+    let lapses_in = (lease_until - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    let lapses_after_kill = killed_at.elapsed() + lapses_in;
+    assert!(
+        lapses_after_kill <= Duration::from_secs(46),
+        "the lease lapses {lapses_after_kill:?} after the kill"
+    );
+    tokio::time::sleep(lapses_in + Duration::from_millis(200)).await;
     sim.clear_faults();
-    let collected = loop {
-        let output = run(&stack, &function.vars, &function).await;
-        let report = answer(&output);
-        if report["outcome"] != "busy" {
-            break report;
-        }
-        assert!(
-            killed_at.elapsed() < Duration::from_secs(70),
-            "the stream is still held {:?} after the kill",
-            killed_at.elapsed()
-        );
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
-    let freed_after = killed_at.elapsed();
-    assert!(
-        freed_after < Duration::from_secs(60),
-        "freed after {freed_after:?}"
+    let collected = answer(&run(&stack, &function.vars, &function).await);
+    eprintln!(
+        "killed run's lease lapsed {lapses_after_kill:?} after the kill; next run collected {:?} after it",
+        killed_at.elapsed()
     );
-    assert!(
-        matches!(
-            collected["outcome"].as_str(),
-            Some("drained" | "out_of_time")
-        ),
-        "{collected}"
-    );
+    // It collects, and says the killed run may have cost the batch it had in flight.
+    assert_eq!(collected["outcome"], "degraded", "{collected}");
+    assert_eq!(collected["losses"][0]["kind"], "possibly_lost_batches");
+    assert_eq!(collected["losses"][0]["count"], 1);
     assert!(collected["events_landed"].as_u64().unwrap() > 0);
 }
