@@ -567,3 +567,101 @@ async fn hostile_product_types_land_under_the_fallback_and_the_stream_moves_on()
     assert_eq!(next["outcome"], "drained", "{next}");
     assert!(s.cursor().await.unwrap() >= cursor);
 }
+
+/// The `start_time` of a request as a time.
+fn request_start(request: &easysend::SeenRequest) -> DateTime<Utc> {
+    let text = request
+        .start_time
+        .as_deref()
+        .expect("every request has a start");
+    chrono::NaiveDateTime::parse_from_str(text, "%Y%m%d%H%M%S")
+        .expect("YYYYMMDDHHMMSS")
+        .and_utc()
+}
+
+#[tokio::test]
+async fn a_first_run_a_whole_retention_back_asks_for_nothing_expired_and_the_next_reports_no_gap() {
+    let s = setup("es-first-edge", |c| {
+        c.window = Duration::from_secs(3600);
+        c.lookback = Duration::from_secs(48 * 3600);
+    })
+    .await;
+    let began = Utc::now();
+    let retention = chrono::Duration::hours(48);
+    // Logs from the very edge of what EasySend keeps to a few hours later.
+    s.sim.seed(
+        120,
+        began - retention + chrono::Duration::minutes(5),
+        began - retention + chrono::Duration::hours(3),
+        ProductMix::Player,
+    );
+
+    let first = s.run().await.unwrap();
+    assert_eq!(first["outcome"], "drained", "{first}");
+    assert!(first.get("lost").is_none_or(Value::is_null), "{first}");
+    assert!(first.get("losses").is_none(), "{first}");
+    assert_eq!(first["events_landed"], 120, "{first}");
+    let requests = s.sim.requests();
+    let earliest = requests.iter().map(request_start).min().unwrap();
+    assert!(
+        earliest >= began - retention,
+        "asked for {earliest}, before what EasySend keeps ({})",
+        began - retention
+    );
+    let state = s.stack.state().load(STREAM_KEY).await.unwrap().unwrap();
+    let first_start = DateTime::parse_from_rfc3339(&state.meta["first_start"]).unwrap();
+    assert!(first_start >= began - retention, "{first_start}");
+
+    // The next scheduled run finds no range that was reachable and not fetched.
+    let second = s.run().await.unwrap();
+    assert_eq!(second["outcome"], "drained", "{second}");
+    assert!(second.get("lost").is_none_or(Value::is_null), "{second}");
+    assert!(second.get("losses").is_none(), "{second}");
+    let state = s.stack.state().load(STREAM_KEY).await.unwrap().unwrap();
+    assert!(
+        !state.meta.contains_key("last_lost_range"),
+        "{:?}",
+        state.meta
+    );
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 120);
+}
+
+#[tokio::test]
+async fn losing_the_lease_before_the_first_cursor_write_is_a_clean_lost_lease() {
+    settle().await;
+    let s = setup("es-first-race", |_| {}).await;
+    let start = s.first_start();
+    s.sim
+        .seed(30, start, start + MINUTE * 4, ProductMix::Player);
+    // The first window takes long enough for another run to take the stream over meanwhile.
+    s.sim.set_latency(Duration::from_millis(1500));
+
+    let (report, ()) = tokio::join!(s.run(), async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        use aws_sdk_dynamodb::types::AttributeValue;
+        s.stack
+            .dynamodb
+            .update_item()
+            .table_name(&s.stack.table)
+            .key(
+                tributary_shared::state::PARTITION_KEY,
+                AttributeValue::S(STREAM_KEY.to_owned()),
+            )
+            .update_expression("SET lease_owner = :other, version = version + :one")
+            .expression_attribute_values(":other", AttributeValue::S("another-run".to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .send()
+            .await
+            .expect("another run takes the stream over");
+    });
+
+    let report = report.expect("a lost race is not an error");
+    assert_eq!(report["outcome"], "lost_lease", "{report}");
+    let state = s.stack.state().load(STREAM_KEY).await.unwrap().unwrap();
+    assert_eq!(
+        state.cursor, None,
+        "the run that lost the race moved nothing"
+    );
+    assert_eq!(state.lease_owner.as_deref(), Some("another-run"));
+    assert_ne!(state.last_run_outcome.as_deref(), Some("failed"));
+}

@@ -159,8 +159,7 @@ async fn collect(
         Some(_) => grid.plan(cursor, now),
         None => {
             // The first start is persisted by the run cycle, so a first run that lands nothing does not move it.
-            let first = grid.plan(None, now).first_start;
-            let start = run.first_start(|| first.unwrap_or(now)).await?;
+            let start = run.first_start(|| grid.first_start(now)).await?;
             grid.plan_from_first_start(start, now)
         }
     };
