@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tributary_shared::deadline::{Deadline, RoundTrips};
-use tributary_shared::landing::streaming::StreamingLanding;
 use tributary_shared::landing::{LandError, LandReport, Lander};
 use tributary_shared::metrics::{names, RunMetrics, Unit};
 use tributary_shared::record::Unparsed;
@@ -15,6 +14,7 @@ use tributary_shared::run::events::RetentionGap;
 use tributary_shared::run::{CheckpointError, Finish, Run, Source, StreamId};
 use tributary_shared::secrets::{Secret, SecretError};
 
+use crate::cells::CellLanding;
 use crate::client::FetchError;
 use crate::mapping::{self, Provenance, VENDOR};
 use crate::windows::{rfc3339, Window};
@@ -258,7 +258,7 @@ async fn land_window(
         metrics,
         ..
     } = *fetch;
-    let mut landing = fetch.lander.streaming(window.tag());
+    let mut landing = CellLanding::new(fetch.lander, window);
     match fetch_window(fetch, window, &mut landing).await {
         Ok(stats) => {
             if stats.outside > 0 {
@@ -287,7 +287,7 @@ async fn land_window(
 async fn fetch_window(
     fetch: &WindowFetch<'_>,
     window: Window,
-    landing: &mut StreamingLanding,
+    landing: &mut CellLanding,
 ) -> Result<WindowStats, RunError> {
     let WindowFetch {
         poller,

@@ -1,9 +1,10 @@
 //! Time windows on a fixed grid, and which of them a run fetches.
 //!
-//! Windows are `[start, end)` of a fixed size, aligned to multiples of that size since the epoch. A
-//! window's objects in S3 are named after the window alone, so fetching a window again (because of the
-//! overlap, a retry, or a run that crashed before moving the cursor) overwrites its objects with what the
-//! vendor holds now — a superset once late logs have arrived — and never adds a second copy.
+//! Windows are `[start, end)` of a fixed size, aligned to multiples of that size since the epoch. What a window
+//! fetches lands in objects named after fixed five-minute cells ([`crate::cells`]), not after the window, so
+//! fetching a window again (because of the overlap, a retry, a run that crashed before moving the cursor, or after
+//! the window size changed) overwrites its objects with what the vendor holds now — a superset once late logs
+//! have arrived — and never adds a second copy.
 
 use chrono::{DateTime, Duration, Utc};
 
