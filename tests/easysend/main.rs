@@ -720,3 +720,82 @@ async fn changing_the_window_size_mid_stream_never_lands_a_log_twice() {
         assert_is_a_cell(&key);
     }
 }
+
+#[tokio::test]
+async fn the_sweep_recovers_logs_written_10_and_30_minutes_late_exactly_once() {
+    let s = setup("es-sweep", |c| {
+        c.lookback = Duration::from_secs(3600);
+        c.sweep_every = Duration::from_secs(1);
+        c.sweep_reach = Duration::from_secs(45 * 60);
+        c.sweep_window = Duration::from_secs(20 * 60);
+    })
+    .await;
+    let now = Utc::now();
+    s.sim.seed(
+        200,
+        now - chrono::Duration::minutes(55),
+        now - chrono::Duration::minutes(1),
+        ProductMix::Mixed,
+    );
+    let first = s.run().await.unwrap();
+    assert_eq!(first["outcome"], "drained", "{first}");
+    assert!(
+        first.get("sweep").is_none(),
+        "the first collection has just read everything: {first}"
+    );
+    let cursor = DateTime::parse_from_rfc3339(first["cursor"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+
+    // Written now, dated far behind the lag and the overlap (130 s here); the last beyond the sweep's reach.
+    let late: Vec<Value> = [(10, "late-10"), (30, "late-30"), (50, "late-50")]
+        .into_iter()
+        .map(|(minutes, rid)| {
+            let mut log = log_at(
+                cursor - chrono::Duration::minutes(minutes),
+                "DATA_SUBMITTED",
+            );
+            log["label"]["rid"] = json!(rid);
+            log
+        })
+        .collect();
+    s.sim.insert_logs(&late).unwrap();
+    let landed = |records: &[Value], rid: &str| {
+        records
+            .iter()
+            .filter(|r| r["easysend"]["label"]["rid"] == rid)
+            .count()
+    };
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let before = s.sim.requests().len();
+    let second = s.run().await.unwrap();
+    assert_eq!(second["outcome"], "drained", "{second}");
+    let sweep = &second["sweep"];
+    assert_eq!(sweep["late_logs_recovered"], 2, "{second}");
+    assert_eq!(sweep["complete"], true, "{second}");
+    // 45 minutes in requests of 20: three or four requests, whatever the alignment.
+    let requests = sweep["requests"].as_u64().unwrap();
+    assert!((3..=4).contains(&requests), "{second}");
+    assert!(s.sim.requests().len() - before >= requests as usize);
+    assert!(sweep["bytes"].as_u64().unwrap() > 10_000, "{second}");
+    assert!(sweep["objects_read"].as_u64().unwrap() > 0, "{second}");
+    let records = s.stack.records().await;
+    assert_eq!(landed(&records, "late-10"), 1);
+    assert_eq!(landed(&records, "late-30"), 1);
+    assert_eq!(
+        landed(&records, "late-50"),
+        0,
+        "later than the sweep's reach is still missed"
+    );
+    assert_eq!(assert_no_duplicates(&records), 202);
+
+    // The next sweep finds nothing new and lands nothing twice.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let third = s.run().await.unwrap();
+    assert_eq!(third["sweep"]["late_logs_recovered"], 0, "{third}");
+    let records = s.stack.records().await;
+    assert_eq!(landed(&records, "late-10"), 1);
+    assert_eq!(landed(&records, "late-30"), 1);
+    assert_eq!(assert_no_duplicates(&records), 202);
+}

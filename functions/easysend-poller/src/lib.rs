@@ -12,6 +12,7 @@ pub mod collect;
 pub mod config;
 pub mod mapping;
 pub mod pages;
+pub mod sweep;
 pub mod windows;
 
 use lambda_runtime::LambdaEvent;

@@ -81,6 +81,18 @@ pub fn align_down(at: DateTime<Utc>, size: Duration) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).expect("a grid point near a valid time is valid")
 }
 
+/// Grid windows of `size` covering `[from, to)`, the first and the last cut to it.
+pub fn span(from: DateTime<Utc>, to: DateTime<Utc>, size: Duration) -> Vec<Window> {
+    let mut windows = Vec::new();
+    let mut start = from;
+    while start < to {
+        let end = (align_down(start, size) + size).min(to);
+        windows.push(Window::new(start, end));
+        start = end;
+    }
+    windows
+}
+
 /// The settings that shape a plan.
 #[derive(Debug, Clone, Copy)]
 pub struct Grid {
@@ -268,6 +280,20 @@ mod tests {
         let later = grid.plan_from_first_start(start, now + Duration::hours(1));
         assert_eq!(later.lost.map(|w| w.start), Some(start));
         assert!(later.windows[0].start >= now + Duration::hours(1) - Duration::hours(48));
+    }
+
+    #[test]
+    fn a_span_is_cut_to_its_ends() {
+        let w = span(at(9, 40, 0), at(11, 5, 0), Duration::hours(1));
+        assert_eq!(
+            w,
+            [
+                Window::new(at(9, 40, 0), at(10, 0, 0)),
+                Window::new(at(10, 0, 0), at(11, 0, 0)),
+                Window::new(at(11, 0, 0), at(11, 5, 0)),
+            ]
+        );
+        assert!(span(at(10, 0, 0), at(10, 0, 0), Duration::hours(1)).is_empty());
     }
 
     #[test]
