@@ -34,6 +34,8 @@ pub struct CellLanding {
     unparsed: StreamingLanding,
     /// Set for a re-check: only logs not already in their cell's object are landed.
     known: Option<Landed>,
+    /// What the cells committed so far landed.
+    report: LandReport,
 }
 
 impl CellLanding {
@@ -43,6 +45,7 @@ impl CellLanding {
             cells: BTreeMap::new(),
             unparsed: lander.streaming(fetched.tag()),
             known: None,
+            report: LandReport::default(),
         }
     }
 
@@ -62,6 +65,7 @@ impl CellLanding {
                 return Ok(());
             }
         }
+        self.commit_before(cell.start).await?;
         let lander = &self.lander;
         self.cells
             .entry(cell.start)
@@ -74,11 +78,28 @@ impl CellLanding {
         self.unparsed.push_unparsed(item).await
     }
 
+    /// Commits the open cells older than `start` (the fetch has moved past them).
+    async fn commit_before(&mut self, start: DateTime<Utc>) -> Result<(), LandError> {
+        while let Some(entry) = self.cells.first_entry() {
+            if *entry.key() >= start {
+                break;
+            }
+            match entry.remove().commit().await {
+                Ok(part) => absorb(&mut self.report, part),
+                Err(mut error) => {
+                    error.landed += self.report.events + self.report.unparsed;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Commits every cell, oldest first, and hands back the re-check's bookkeeping (empty for a plain fetch). On a
     /// failure the cells not yet committed are aborted; those committed are harmless, since landing the fetch again
     /// rewrites the same keys.
     pub async fn commit(self) -> Result<(LandReport, Recheck), LandError> {
-        let mut report = LandReport::default();
+        let mut report = self.report;
         let known = self.known;
         let mut pending = self.cells.into_values().chain([self.unparsed]);
         while let Some(landing) = pending.next() {
