@@ -581,7 +581,6 @@ impl<'a, 'r> Session<'a, 'r> {
     /// under `_unparsed`, its events (where the frame lets them be counted) are reported skipped, and reading goes
     /// on past it.
     fn skip_malformed(&mut self, data: &str, error: &str, frame_id: Option<&str>, attempts: u32) {
-        self.malformed.clear();
         self.run
             .metrics()
             .count(metric::MALFORMED_FRAMES_SKIPPED, 1);
