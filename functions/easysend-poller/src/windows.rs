@@ -152,16 +152,18 @@ impl Grid {
         }
     }
 
-    /// The oldest second the vendor still keeps at `now`, with [`RETENTION_MARGIN`] to spare.
+    /// The oldest second the vendor still keeps at `now`. A range before it is lost only if a cursor (or a first
+    /// start) lies before it: the range was reachable once and not fetched.
     pub fn reachable(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        ceil_second(now - self.retention + RETENTION_MARGIN)
+        ceil_second(now - self.retention)
     }
 
-    /// Where a stream without a cursor starts at `now`: the look-back before now on the grid, but never before
-    /// what the vendor still keeps (then the first window is the partial one from there to the next grid point), so
-    /// nothing that was never reachable can be reported lost later.
+    /// Where a stream without a cursor starts at `now`: the look-back before now on the grid, but never earlier
+    /// than [`RETENTION_MARGIN`] inside what the vendor still keeps (then the first window is the partial one from
+    /// there to the next grid point), so nothing that was never reachable can be reported lost later.
     pub fn first_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        align_down(now - self.lookback, self.size).max(self.reachable(now))
+        align_down(now - self.lookback, self.size)
+            .max(ceil_second(now - self.retention + RETENTION_MARGIN))
     }
 
     /// The plan of a stream without a cursor whose first start was chosen (and stored) by an earlier run. If that
@@ -245,7 +247,7 @@ mod tests {
         let now = at(10, 0, 0);
         let cursor = now - Duration::hours(50);
         let plan = grid().plan(Some(cursor), now);
-        let reachable = now - Duration::hours(48) + RETENTION_MARGIN;
+        let reachable = now - Duration::hours(48);
         assert_eq!(plan.lost, Some(Window::new(cursor, reachable)));
         assert_eq!(plan.windows[0].start, reachable);
         assert_eq!(plan.windows[0].end, at(10, 5, 0) - Duration::hours(48));
@@ -276,6 +278,9 @@ mod tests {
             grid.plan(Some(plan.windows.last().unwrap().end), next).lost,
             None
         );
+        // A cursor just inside the edge is fetched from, not reported lost.
+        let edge = grid.plan(Some(now - Duration::hours(48) + Duration::seconds(30)), now);
+        assert_eq!(edge.lost, None);
         // A first start remembered from a failed run that has expired since: that part was reachable, and lost.
         let later = grid.plan_from_first_start(start, now + Duration::hours(1));
         assert_eq!(later.lost.map(|w| w.start), Some(start));
