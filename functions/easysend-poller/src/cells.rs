@@ -26,7 +26,8 @@ pub fn cell_of(at: DateTime<Utc>) -> Window {
     Window::new(start, start + CELL)
 }
 
-/// One fetch being landed, cell by cell. Nothing is visible until [`CellLanding::commit`].
+/// One fetch being landed, cell by cell: a cell becomes visible once the fetch has moved past it, the rest at
+/// [`CellLanding::commit`].
 pub struct CellLanding {
     lander: Lander,
     cells: BTreeMap<DateTime<Utc>, StreamingLanding>,
@@ -124,7 +125,7 @@ impl CellLanding {
         Ok((report, recheck))
     }
 
-    /// Drops the fetch: nothing becomes visible.
+    /// Drops the rest of the fetch: the open cells are aborted and never become visible.
     pub async fn abort(self) {
         for landing in self.cells.into_values().chain([self.unparsed]) {
             landing.abort().await;
