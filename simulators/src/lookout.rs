@@ -44,6 +44,7 @@ pub fn router(sim: LookoutHandle) -> Router {
         .route("/_sim/seed", post(control::seed))
         .route("/_sim/settings", post(control::settings))
         .route("/_sim/faults", post(control::faults))
+        .route("/_sim/corrupt-frame", post(control::corrupt_frame))
         .route("/_sim/expire-tokens", post(control::expire_tokens))
         .route("/_sim/fail-connects", post(control::fail_connects))
         .route("/_sim/fail-tokens", post(control::fail_tokens))

@@ -119,6 +119,19 @@ fn window_of(key: &str) -> String {
         .to_owned()
 }
 
+/// Asserts that `key` is named after one five-minute cell of the fixed grid.
+fn assert_is_a_cell(key: &str) {
+    let tag = window_of(key);
+    let (from, to) = tag.split_once('-').unwrap();
+    let parse = |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").unwrap();
+    assert_eq!(
+        parse(to) - parse(from),
+        chrono::Duration::minutes(5),
+        "objects are named after a cell: {key}"
+    );
+    assert_eq!(parse(from).and_utc().timestamp() % 300, 0, "{key}");
+}
+
 #[tokio::test]
 async fn overlapping_windows_leave_each_log_in_s3_exactly_once() {
     settle().await;
@@ -248,14 +261,7 @@ async fn a_408_on_a_wide_window_is_recovered_by_splitting() {
     assert_eq!(report["splits"], 9, "{report}");
     assert_eq!(assert_no_duplicates(&s.stack.records().await), 90);
     for key in s.stack.keys().await {
-        let tag = window_of(&key);
-        let (from, to) = tag.split_once('-').unwrap();
-        let parse = |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").unwrap();
-        assert_eq!(
-            parse(to) - parse(from),
-            MINUTE,
-            "objects are named after the whole window: {key}"
-        );
+        assert_is_a_cell(&key);
     }
     assert!(s.sim.requests().iter().any(|r| r.status == 408));
 }
@@ -317,14 +323,9 @@ async fn a_truncated_body_is_recovered_on_the_next_run_with_nothing_doubled() {
             "{mode:?}: {error}"
         );
         assert_eq!(s.cursor().await, Some(rfc3339(burst)), "{mode:?}");
-        let burst_tag = format!("{}-", burst.format("%Y%m%dT%H%M%SZ"));
         assert!(
-            !s.stack
-                .keys()
-                .await
-                .iter()
-                .any(|k| window_of(k).starts_with(&burst_tag)),
-            "{mode:?}"
+            s.stack.records_where("event_type=builder").await.is_empty(),
+            "{mode:?}: nothing of the burst's window landed"
         );
         assert_eq!(
             s.stack.records().await.len(),
@@ -566,4 +567,235 @@ async fn hostile_product_types_land_under_the_fallback_and_the_stream_moves_on()
     let next = s.run().await.expect("the next run succeeds");
     assert_eq!(next["outcome"], "drained", "{next}");
     assert!(s.cursor().await.unwrap() >= cursor);
+}
+
+/// The `start_time` of a request as a time.
+fn request_start(request: &easysend::SeenRequest) -> DateTime<Utc> {
+    let text = request
+        .start_time
+        .as_deref()
+        .expect("every request has a start");
+    chrono::NaiveDateTime::parse_from_str(text, "%Y%m%d%H%M%S")
+        .expect("YYYYMMDDHHMMSS")
+        .and_utc()
+}
+
+#[tokio::test]
+async fn a_first_run_a_whole_retention_back_asks_for_nothing_expired_and_the_next_reports_no_gap() {
+    let s = setup("es-first-edge", |c| {
+        c.window = Duration::from_secs(3600);
+        c.lookback = Duration::from_secs(48 * 3600);
+    })
+    .await;
+    let began = Utc::now();
+    let retention = chrono::Duration::hours(48);
+    // Logs from the very edge of what EasySend keeps to a few hours later.
+    s.sim.seed(
+        120,
+        began - retention + chrono::Duration::minutes(5),
+        began - retention + chrono::Duration::hours(3),
+        ProductMix::Player,
+    );
+
+    let first = s.run().await.unwrap();
+    assert_eq!(first["outcome"], "drained", "{first}");
+    assert!(first.get("lost").is_none_or(Value::is_null), "{first}");
+    assert!(first.get("losses").is_none(), "{first}");
+    assert_eq!(first["events_landed"], 120, "{first}");
+    let requests = s.sim.requests();
+    let earliest = requests.iter().map(request_start).min().unwrap();
+    assert!(
+        earliest >= began - retention,
+        "asked for {earliest}, before what EasySend keeps ({})",
+        began - retention
+    );
+    let state = s.stack.state().load(STREAM_KEY).await.unwrap().unwrap();
+    let first_start = DateTime::parse_from_rfc3339(&state.meta["first_start"]).unwrap();
+    assert!(first_start >= began - retention, "{first_start}");
+
+    // The next scheduled run finds no range that was reachable and not fetched.
+    let second = s.run().await.unwrap();
+    assert_eq!(second["outcome"], "drained", "{second}");
+    assert!(second.get("lost").is_none_or(Value::is_null), "{second}");
+    assert!(second.get("losses").is_none(), "{second}");
+    let state = s.stack.state().load(STREAM_KEY).await.unwrap().unwrap();
+    assert!(
+        !state.meta.contains_key("last_lost_range"),
+        "{:?}",
+        state.meta
+    );
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 120);
+}
+
+#[tokio::test]
+async fn losing_the_lease_before_the_first_cursor_write_is_a_clean_lost_lease() {
+    settle().await;
+    let s = setup("es-first-race", |_| {}).await;
+    let start = s.first_start();
+    s.sim
+        .seed(30, start, start + MINUTE * 4, ProductMix::Player);
+    // The first window takes long enough for another run to take the stream over meanwhile.
+    s.sim.set_latency(Duration::from_millis(1500));
+
+    let (report, ()) = tokio::join!(s.run(), async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        use aws_sdk_dynamodb::types::AttributeValue;
+        s.stack
+            .dynamodb
+            .update_item()
+            .table_name(&s.stack.table)
+            .key(
+                tributary_shared::state::PARTITION_KEY,
+                AttributeValue::S(STREAM_KEY.to_owned()),
+            )
+            .update_expression("SET lease_owner = :other, version = version + :one")
+            .expression_attribute_values(":other", AttributeValue::S("another-run".to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .send()
+            .await
+            .expect("another run takes the stream over");
+    });
+
+    let report = report.expect("a lost race is not an error");
+    assert_eq!(report["outcome"], "lost_lease", "{report}");
+    let state = s.stack.state().load(STREAM_KEY).await.unwrap().unwrap();
+    assert_eq!(
+        state.cursor, None,
+        "the run that lost the race moved nothing"
+    );
+    assert_eq!(state.lease_owner.as_deref(), Some("another-run"));
+    assert_ne!(state.last_run_outcome.as_deref(), Some("failed"));
+}
+
+#[tokio::test]
+async fn changing_the_window_size_mid_stream_never_lands_a_log_twice() {
+    let s = setup("es-resize", |c| {
+        c.window = Duration::from_secs(300);
+        c.overlap = Duration::from_secs(900);
+        c.lookback = Duration::from_secs(1800);
+    })
+    .await;
+    let now = Utc::now();
+    s.sim.seed(
+        300,
+        now - chrono::Duration::seconds(1800),
+        now - chrono::Duration::seconds(700),
+        ProductMix::Mixed,
+    );
+    let first = s.run().await.unwrap();
+    assert_eq!(first["outcome"], "drained", "{first}");
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 300);
+    let cursor = DateTime::parse_from_rfc3339(first["cursor"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+    let mut late = log_at(cursor - chrono::Duration::seconds(400), "DATA_SUBMITTED");
+    late["label"]["rid"] = json!("late-after-resize");
+    s.sim.insert_logs(&[late]).unwrap();
+
+    // 300 → 600 s (the case that doubled 56 of 808 logs), then 120 s, whose windows straddle the cells.
+    for window in [600, 120] {
+        let mut config = s.poller.config.clone();
+        config.window = Duration::from_secs(window);
+        let resized = Poller::new(s.stack.services(), config);
+        let report = handle(
+            &resized,
+            LambdaEvent::new(json!({"stream": "security-logs"}), Context::default()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report["outcome"], "drained", "{window}: {report}");
+        assert!(
+            report["refetched"].as_u64().unwrap() >= 1,
+            "{window}: the overlap was fetched again: {report}"
+        );
+        let records = s.stack.records().await;
+        assert_eq!(assert_no_duplicates(&records), 301, "{window} s windows");
+        let late = records
+            .iter()
+            .filter(|r| r["easysend"]["label"]["rid"] == "late-after-resize")
+            .count();
+        assert_eq!(late, 1, "{window}");
+    }
+    for key in s.stack.keys().await {
+        assert_is_a_cell(&key);
+    }
+}
+
+#[tokio::test]
+async fn the_sweep_recovers_logs_written_10_and_30_minutes_late_exactly_once() {
+    let s = setup("es-sweep", |c| {
+        c.lookback = Duration::from_secs(3600);
+        c.sweep_every = Duration::from_secs(1);
+        c.sweep_reach = Duration::from_secs(45 * 60);
+        c.sweep_window = Duration::from_secs(20 * 60);
+    })
+    .await;
+    let now = Utc::now();
+    s.sim.seed(
+        200,
+        now - chrono::Duration::minutes(55),
+        now - chrono::Duration::minutes(1),
+        ProductMix::Mixed,
+    );
+    let first = s.run().await.unwrap();
+    assert_eq!(first["outcome"], "drained", "{first}");
+    assert!(
+        first.get("sweep").is_none(),
+        "the first collection has just read everything: {first}"
+    );
+    let cursor = DateTime::parse_from_rfc3339(first["cursor"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+
+    // Written now, dated far behind the lag and the overlap (130 s here); the last beyond the sweep's reach.
+    let late: Vec<Value> = [(10, "late-10"), (30, "late-30"), (50, "late-50")]
+        .into_iter()
+        .map(|(minutes, rid)| {
+            let mut log = log_at(
+                cursor - chrono::Duration::minutes(minutes),
+                "DATA_SUBMITTED",
+            );
+            log["label"]["rid"] = json!(rid);
+            log
+        })
+        .collect();
+    s.sim.insert_logs(&late).unwrap();
+    let landed = |records: &[Value], rid: &str| {
+        records
+            .iter()
+            .filter(|r| r["easysend"]["label"]["rid"] == rid)
+            .count()
+    };
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let before = s.sim.requests().len();
+    let second = s.run().await.unwrap();
+    assert_eq!(second["outcome"], "drained", "{second}");
+    let sweep = &second["sweep"];
+    assert_eq!(sweep["late_logs_recovered"], 2, "{second}");
+    assert_eq!(sweep["complete"], true, "{second}");
+    // 45 minutes in requests of 20: three or four requests, whatever the alignment.
+    let requests = sweep["requests"].as_u64().unwrap();
+    assert!((3..=4).contains(&requests), "{second}");
+    assert!(s.sim.requests().len() - before >= requests as usize);
+    assert!(sweep["bytes"].as_u64().unwrap() > 10_000, "{second}");
+    assert!(sweep["objects_read"].as_u64().unwrap() > 0, "{second}");
+    let records = s.stack.records().await;
+    assert_eq!(landed(&records, "late-10"), 1);
+    assert_eq!(landed(&records, "late-30"), 1);
+    assert_eq!(
+        landed(&records, "late-50"),
+        0,
+        "later than the sweep's reach is still missed"
+    );
+    assert_eq!(assert_no_duplicates(&records), 202);
+
+    // The next sweep finds nothing new and lands nothing twice.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let third = s.run().await.unwrap();
+    assert_eq!(third["sweep"]["late_logs_recovered"], 0, "{third}");
+    let records = s.stack.records().await;
+    assert_eq!(landed(&records, "late-10"), 1);
+    assert_eq!(landed(&records, "late-30"), 1);
+    assert_eq!(assert_no_duplicates(&records), 202);
 }

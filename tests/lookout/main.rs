@@ -273,9 +273,10 @@ async fn a_frame_id_that_could_not_be_sent_back_is_never_checkpointed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_frames_land_in_unparsed_and_the_session_continues() {
+async fn garbage_frames_cost_a_reconnect_and_unmappable_events_land_in_unparsed() {
     let h = Harness::new("lookout-malformed").await;
     let expected = h.seed(300);
+    // Two frames a client must reject, each sent once, and one event that cannot be mapped.
     h.sim.push_fault(Fault::after(
         40,
         FaultAction::Malformed {
@@ -283,45 +284,156 @@ async fn malformed_frames_land_in_unparsed_and_the_session_continues() {
         },
     ));
     h.sim.push_fault(Fault::after(
-        120,
+        80,
         FaultAction::Malformed {
             kind: Malformed::NotEvents,
         },
     ));
     h.sim.push_fault(Fault::after(
-        200,
+        120,
         FaultAction::Malformed {
             kind: Malformed::EventWithoutId,
         },
     ));
 
     let result = h.run(Duration::from_secs(30)).await;
+    assert_eq!(result["outcome"], "drained", "{result}");
+    assert!(result.get("losses").is_none(), "{result}");
     assert_eq!(result["events_landed"], 300);
-    assert_eq!(result["unparsed"], 3);
+    assert_eq!(result["unparsed"], 1);
     h.assert_landed_exactly_once(&expected).await;
 
+    // The rejected frames were not sent again, so only the unmappable event is kept as raw text.
     let unparsed = h.stack.unparsed().await;
-    assert_eq!(unparsed.len(), 3);
-    let originals: Vec<&str> = unparsed
-        .iter()
-        .map(|u| u["event"]["original"].as_str().unwrap())
-        .collect();
-    assert!(
-        originals
-            .iter()
-            .any(|o| o.starts_with(r#"{"events":[{"id":"broken""#)),
-        "{originals:?}"
+    assert_eq!(unparsed.len(), 1);
+    let original = unparsed[0]["event"]["original"].as_str().unwrap();
+    assert!(original.contains("not a time"), "{original}");
+    assert_eq!(unparsed[0]["event"]["kind"], "pipeline_error");
+    assert!(unparsed[0]["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    // Each rejected frame cost one reconnect, from the last good id.
+    let stats = h.sim.stats();
+    assert_eq!(stats.faults_fired.len(), 3, "{:?}", stats.faults_fired);
+    assert_eq!(stats.connects.len(), 3);
+    assert_eq!(stats.connects[1].param("id"), Some(expected[39].as_str()));
+    assert_eq!(stats.connects[2].param("id"), Some(expected[119].as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_malformed_once_is_read_again_and_every_event_lands() {
+    let h = Harness::new("lookout-malformed-once").await;
+    let expected = h.seed(300);
+    // Frames carry 40 events: events 80..=119 travel together, and that frame is cut off the first time.
+    h.sim.corrupt_frame_with(100, Some(1)).unwrap();
+
+    let result = h.run(Duration::from_secs(30)).await;
+    assert_eq!(result["outcome"], "drained", "{result}");
+    assert!(result.get("losses").is_none(), "{result}");
+    assert_eq!(result["events_landed"], 300);
+    assert_eq!(result["unparsed"], 0);
+    h.assert_landed_exactly_once(&expected).await;
+    assert!(h.stack.unparsed().await.is_empty());
+    assert_eq!(
+        h.checkpoint().await.as_deref(),
+        expected.last().map(String::as_str)
     );
-    assert!(originals.iter().any(|o| o.contains("events unavailable")));
-    assert!(originals.iter().any(|o| o.contains("not a time")));
-    for u in &unparsed {
-        assert_eq!(u["event"]["kind"], "pipeline_error");
-        assert!(u["error"]["message"]
+
+    let stats = h.sim.stats();
+    assert_eq!(stats.corrupted_frames_sent, 1);
+    // The id of the broken frame was not trusted: the session came back from the last good frame.
+    assert_eq!(stats.connects.len(), 2);
+    assert_eq!(stats.connects[1].param("id"), Some(expected[79].as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_malformed_every_time_is_skipped_after_the_retries_counted_and_degraded() {
+    let mut h = Harness::new("lookout-malformed-always").await;
+    h.config.malformed_retries = 3;
+    let expected = h.seed(300);
+    h.sim.corrupt_frame_with(100, None).unwrap();
+
+    let result = h.run(Duration::from_secs(30)).await;
+    assert_eq!(result["outcome"], "degraded", "{result}");
+    let losses = result["losses"].as_array().expect("losses reported");
+    assert_eq!(losses.len(), 1, "{result}");
+    assert_eq!(losses[0]["kind"], "skipped_events");
+    assert_eq!(losses[0]["count"], 40, "{result}");
+    assert!(
+        losses[0]["detail"]
             .as_str()
-            .is_some_and(|m| !m.is_empty()));
+            .is_some_and(|d| d.contains(&expected[119]) && d.contains("3 times")),
+        "{result}"
+    );
+    assert_eq!(result["events_landed"], 260);
+    assert_eq!(result["unparsed"], 1);
+
+    // Every other event landed once; the 40 of the broken frame are kept as its raw text.
+    let others: Vec<String> = expected[..80]
+        .iter()
+        .chain(&expected[120..])
+        .cloned()
+        .collect();
+    h.assert_landed_exactly_once(&others).await;
+    let unparsed = h.stack.unparsed().await;
+    assert_eq!(unparsed.len(), 1);
+    let original = unparsed[0]["event"]["original"].as_str().unwrap();
+    assert!(
+        original.contains(&expected[80]) && original.contains(&expected[118]),
+        "the raw frame holds its events"
+    );
+    assert_eq!(
+        h.checkpoint().await.as_deref(),
+        expected.last().map(String::as_str)
+    );
+
+    // Three attempts at the same position: the first connection and two reconnects from the last good id.
+    let stats = h.sim.stats();
+    assert_eq!(stats.corrupted_frames_sent, 3);
+    assert_eq!(stats.connects.len(), 3);
+    for connect in &stats.connects[1..] {
+        assert_eq!(connect.param("id"), Some(expected[79].as_str()));
     }
-    // One connection: the bad frames did not cost a reconnect.
-    assert_eq!(h.sim.stats().connects.len(), 1);
+    let state = h
+        .stack
+        .state()
+        .load(&state_key("events"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.last_run_outcome.as_deref(), Some("degraded"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_lookout_fails_the_run() {
+    let mut h = Harness::new("lookout-unreachable").await;
+    // A port nothing listens on: every connect is refused.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    h.config.base_url = format!("http://127.0.0.1:{port}");
+    h.config.max_failed_reconnects = 2;
+    let error = h
+        .collector()
+        .handle(LambdaEvent::new(
+            json!({}),
+            runtime::local_context(Duration::from_secs(20)),
+        ))
+        .await
+        .expect_err("an unreachable host is a failed run, not a quiet stream")
+        .to_string();
+    assert!(error.contains("127.0.0.1"), "{error}");
+    assert!(h.stack.keys().await.is_empty());
+    let state = h
+        .stack
+        .state()
+        .load(&state_key("events"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.cursor, None);
+    assert_eq!(state.last_run_outcome.as_deref(), Some("failed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

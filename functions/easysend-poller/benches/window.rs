@@ -77,7 +77,7 @@ async fn bench() {
         .expect("the run succeeds");
     let figures = measure.finish();
 
-    let landed = report["logs"].as_u64().unwrap_or(0);
+    let landed = report["events_landed"].as_u64().unwrap_or(0);
     assert_eq!(landed, logs, "every log landed: {report}");
     println!();
     figures.print(

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tributary_shared::deadline::{Deadline, RoundTrips};
-use tributary_shared::landing::streaming::StreamingLanding;
 use tributary_shared::landing::{LandError, LandReport, Lander};
 use tributary_shared::metrics::{names, RunMetrics, Unit};
 use tributary_shared::record::Unparsed;
@@ -15,6 +14,7 @@ use tributary_shared::run::events::RetentionGap;
 use tributary_shared::run::{CheckpointError, Finish, Run, Source, StreamId};
 use tributary_shared::secrets::{Secret, SecretError};
 
+use crate::cells::{CellLanding, Recheck};
 use crate::client::FetchError;
 use crate::mapping::{self, Provenance, VENDOR};
 use crate::windows::{rfc3339, Window};
@@ -41,6 +41,13 @@ pub mod metric {
         (WINDOWS_REFETCHED, Unit::Count),
         (WINDOW_SPLITS, Unit::Count),
         (LOGS_OUTSIDE_WINDOW, Unit::Count),
+        (
+            tributary_shared::run::events::LATE_LOGS_RECOVERED,
+            Unit::Count,
+        ),
+        (crate::sweep::metric::SWEEP_REQUESTS, Unit::Count),
+        (crate::sweep::metric::SWEEP_BYTES, Unit::Bytes),
+        (crate::sweep::metric::SWEEP_OBJECTS_READ, Unit::Count),
     ];
 }
 
@@ -83,16 +90,23 @@ pub struct WindowDetail {
     pub cursor_lag_seconds: Option<i64>,
     pub retention_alarm: bool,
     pub lost: Option<LostRange>,
+    /// The retrospection sweep's part of this run, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::sweep::SweepDetail>,
 }
 
 /// Counts over one window.
 #[derive(Debug, Default)]
-struct WindowStats {
+pub(crate) struct WindowStats {
+    /// Requests to EasySend (a 408 split makes more than one).
+    pub(crate) requests: u64,
+    /// Bytes of the logs EasySend returned.
+    pub(crate) bytes: u64,
     logs: u64,
     outside: u64,
     beyond_end: u64,
     splits: u64,
-    newest: Option<DateTime<Utc>>,
+    pub(crate) newest: Option<DateTime<Utc>>,
 }
 
 /// One configured stream of security logs.
@@ -159,8 +173,7 @@ async fn collect(
         Some(_) => grid.plan(cursor, now),
         None => {
             // The first start is persisted by the run cycle, so a first run that lands nothing does not move it.
-            let first = grid.plan(None, now).first_start;
-            let start = run.first_start(|| first.unwrap_or(now)).await?;
+            let start = run.first_start(|| grid.first_start(now)).await?;
             grid.plan_from_first_start(start, now)
         }
     };
@@ -178,7 +191,7 @@ async fn collect(
             seconds: lost.width().num_seconds(),
         });
     }
-    if plan.windows.is_empty() {
+    if plan.windows.is_empty() && !crate::sweep::due(poller, run, Utc::now()) {
         return Ok(Finish::Drained);
     }
 
@@ -200,9 +213,9 @@ async fn collect(
             metrics: run.metrics(),
             lander: run.lander(),
         };
-        let landed = land_window(&fetch, window).await;
+        let landed = land_window(&fetch, window, CellLanding::new(fetch.lander, window)).await;
         rounds.observe(began.elapsed());
-        let (stats, landing) = match landed {
+        let (stats, landing, _) = match landed {
             Ok(done) => done,
             Err(_) if deadline.expired() => {
                 tracing::info!(message = "Ran out of time inside a window; it is fetched again next run.", stream = %stream, window = %window);
@@ -234,32 +247,32 @@ async fn collect(
         detail.windows += 1;
         run.metrics().count(metric::WINDOWS_LANDED, 1);
     }
-    Ok(Finish::Drained)
+    crate::sweep::sweep(poller, run, &key, detail).await
 }
 
-/// Fetches one grid window (splitting it on 408) into a streaming landing, then commits it. Any error
-/// aborts the landing, so nothing of a failed window becomes visible.
 /// What fetching a window needs from the run.
-struct WindowFetch<'a> {
-    poller: &'a Poller,
-    key: &'a Secret,
-    stream: &'a str,
-    deadline: &'a Deadline,
-    metrics: &'a RunMetrics,
-    lander: &'a Lander,
+pub(crate) struct WindowFetch<'a> {
+    pub(crate) poller: &'a Poller,
+    pub(crate) key: &'a Secret,
+    pub(crate) stream: &'a str,
+    pub(crate) deadline: &'a Deadline,
+    pub(crate) metrics: &'a RunMetrics,
+    pub(crate) lander: &'a Lander,
 }
 
-async fn land_window(
+/// Fetches one window (splitting it on 408) into `landing`, then commits it. Any error aborts the landing, so
+/// nothing of a failed window becomes visible.
+pub(crate) async fn land_window(
     fetch: &WindowFetch<'_>,
     window: Window,
-) -> Result<(WindowStats, LandReport), RunError> {
+    mut landing: CellLanding,
+) -> Result<(WindowStats, LandReport, Recheck), RunError> {
     let WindowFetch {
         poller,
         stream,
         metrics,
         ..
     } = *fetch;
-    let mut landing = fetch.lander.streaming(window.tag());
     match fetch_window(fetch, window, &mut landing).await {
         Ok(stats) => {
             if stats.outside > 0 {
@@ -274,9 +287,9 @@ async fn land_window(
                     logs = stats.beyond_end
                 );
             }
-            let landed = landing.commit().await?;
+            let (landed, known) = landing.commit().await?;
             tracing::info!(message = "Window landed.", stream = %stream, window = %window, logs = landed.events, objects = landed.objects.len(), splits = stats.splits);
-            Ok((stats, landed))
+            Ok((stats, landed, known))
         }
         Err(error) => {
             landing.abort().await;
@@ -288,7 +301,7 @@ async fn land_window(
 async fn fetch_window(
     fetch: &WindowFetch<'_>,
     window: Window,
-    landing: &mut StreamingLanding,
+    landing: &mut CellLanding,
 ) -> Result<WindowStats, RunError> {
     let WindowFetch {
         poller,
@@ -309,6 +322,7 @@ async fn fetch_window(
     // Oldest range last on the stack, so ranges are fetched in time order.
     let mut ranges = vec![window];
     while let Some(range) = ranges.pop() {
+        stats.requests += 1;
         let mut logs = match poller.client.fetch(key, range, deadline, metrics).await {
             Ok(logs) => logs,
             Err(FetchError::TimedOut { .. }) => match range.halves(min) {
@@ -331,6 +345,7 @@ async fn fetch_window(
         };
         let beyond = range.end + chrono::Duration::seconds(1);
         while let Some(raw) = logs.next_log(metrics).await? {
+            stats.bytes += raw.len() as u64;
             match mapping::parse(raw) {
                 Ok(log) if range.contains(log.timestamp) => {
                     let record = mapping::to_record(raw, &log, &provenance);

@@ -34,6 +34,14 @@ pub struct EasySendConfig {
     pub alarm_share: f64,
     /// Limit of one whole request, body included.
     pub request_timeout: Duration,
+    /// `TRIBUTARY_EASYSEND_SWEEP_EVERY_SECONDS`: how often the retrospection sweep re-checks history already
+    /// collected for logs written late (0: never).
+    pub sweep_every: Duration,
+    /// `TRIBUTARY_EASYSEND_SWEEP_REACH_SECONDS`: how far before the cursor the sweep re-checks; later than this,
+    /// a late log is missed.
+    pub sweep_reach: Duration,
+    /// `TRIBUTARY_EASYSEND_SWEEP_WINDOW_SECONDS`: the width of one sweep request (a 408 splits it as usual).
+    pub sweep_window: Duration,
 }
 
 impl EasySendConfig {
@@ -158,6 +166,25 @@ impl EasySendConfig {
                 1..=900,
                 "limit of one whole request, body included",
             ),
+            sweep_every: reader.seconds(
+                "TRIBUTARY_EASYSEND_SWEEP_EVERY_SECONDS",
+                d.sweep_every.as_secs(),
+                "how often the retrospection sweep re-checks collected history for late logs (0: never)",
+            ),
+            sweep_reach: seconds(
+                reader,
+                "TRIBUTARY_EASYSEND_SWEEP_REACH_SECONDS",
+                d.sweep_reach,
+                0..=u64::MAX,
+                "how far before the cursor the sweep re-checks; a log later than this is missed",
+            ),
+            sweep_window: seconds(
+                reader,
+                "TRIBUTARY_EASYSEND_SWEEP_WINDOW_SECONDS",
+                d.sweep_window,
+                10..=24 * 3600,
+                "width of one sweep request",
+            ),
         }
     }
 
@@ -177,6 +204,9 @@ impl EasySendConfig {
             retention: Duration::from_secs(VENDOR_RETENTION_HOURS * 3600),
             alarm_share: 0.75,
             request_timeout: Duration::from_secs(120),
+            sweep_every: Duration::from_secs(3600),
+            sweep_reach: Duration::from_secs(6 * 3600),
+            sweep_window: Duration::from_secs(3600),
         }
     }
 

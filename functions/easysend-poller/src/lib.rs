@@ -2,15 +2,17 @@
 //!
 //! Each scheduled run takes the stream's lease, fetches `get-security-logs` in fixed, grid-aligned
 //! windows from the cursor (re-fetching the last `overlap` for late logs) up to now minus `lag`, lands
-//! each window under keys named after the window, and moves the cursor to the window's end. See
-//! [`windows`] for why overlap never doubles a log in S3, [`pages`] for the streaming parse, and
-//! [`mapping`] for the record shape.
+//! each log under keys named after its five-minute cell, and moves the cursor to the window's end. See
+//! [`cells`] for why overlap never doubles a log in S3, whatever the window size, [`pages`] for the streaming
+//! parse, and [`mapping`] for the record shape.
 
+pub mod cells;
 pub mod client;
 pub mod collect;
 pub mod config;
 pub mod mapping;
 pub mod pages;
+pub mod sweep;
 pub mod windows;
 
 use lambda_runtime::LambdaEvent;

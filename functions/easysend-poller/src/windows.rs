@@ -1,9 +1,10 @@
 //! Time windows on a fixed grid, and which of them a run fetches.
 //!
-//! Windows are `[start, end)` of a fixed size, aligned to multiples of that size since the epoch. A
-//! window's objects in S3 are named after the window alone, so fetching a window again (because of the
-//! overlap, a retry, or a run that crashed before moving the cursor) overwrites its objects with what the
-//! vendor holds now — a superset once late logs have arrived — and never adds a second copy.
+//! Windows are `[start, end)` of a fixed size, aligned to multiples of that size since the epoch. What a window
+//! fetches lands in objects named after fixed five-minute cells ([`crate::cells`]), not after the window, so
+//! fetching a window again (because of the overlap, a retry, a run that crashed before moving the cursor, or after
+//! the window size changed) overwrites its objects with what the vendor holds now — a superset once late logs
+//! have arrived — and never adds a second copy.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -80,6 +81,18 @@ pub fn align_down(at: DateTime<Utc>, size: Duration) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).expect("a grid point near a valid time is valid")
 }
 
+/// Grid windows of `size` covering `[from, to)`, the first and the last cut to it.
+pub fn span(from: DateTime<Utc>, to: DateTime<Utc>, size: Duration) -> Vec<Window> {
+    let mut windows = Vec::new();
+    let mut start = from;
+    while start < to {
+        let end = (align_down(start, size) + size).min(to);
+        windows.push(Window::new(start, end));
+        start = end;
+    }
+    windows
+}
+
 /// The settings that shape a plan.
 #[derive(Debug, Clone, Copy)]
 pub struct Grid {
@@ -106,45 +119,75 @@ pub struct Plan {
     pub first_start: Option<DateTime<Utc>>,
 }
 
+/// How far inside the vendor's retention a first start stays: the request reaches EasySend moments after it is
+/// planned, and its clock may differ from ours by a little.
+pub const RETENTION_MARGIN: Duration = Duration::minutes(2);
+
+/// The first whole second at or after `at`.
+fn ceil_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    let whole = DateTime::from_timestamp(at.timestamp(), 0)
+        .expect("a whole second of a valid time is valid");
+    if whole < at {
+        whole + Duration::seconds(1)
+    } else {
+        whole
+    }
+}
+
 impl Grid {
     /// The windows a run at `now` fetches, given the stream's cursor (the end of the last landed window).
     pub fn plan(&self, cursor: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Plan {
-        let horizon = align_down(now - self.lag, self.size);
-        let reachable = now - self.retention;
-        let (from, lost, first_start) = match cursor {
-            None => {
-                let start = align_down(now - self.lookback.min(self.retention), self.size);
-                (start, None, Some(start))
-            }
-            Some(cursor) => {
-                let lost = (cursor < reachable).then(|| Window::new(cursor, reachable));
-                let from = align_down((cursor - self.overlap).max(reachable), self.size);
-                (from, lost, None)
-            }
+        let Some(cursor) = cursor else {
+            return self.plan_from_first_start(self.first_start(now), now);
         };
+        let horizon = align_down(now - self.lag, self.size);
+        let reachable = self.reachable(now);
+        let lost = (cursor < reachable).then(|| Window::new(cursor, reachable));
+        // Re-fetching what the vendor no longer keeps would only ask for nothing.
+        let from = align_down(cursor - self.overlap, self.size).max(reachable);
         Plan {
             windows: Self::windows(from, horizon, self.size),
             lost,
-            first_start,
+            first_start: None,
         }
     }
 
-    /// The plan of a stream without a cursor whose first start was chosen (and stored) by an earlier run.
+    /// The oldest second the vendor still keeps at `now`. A range before it is lost only if a cursor (or a first
+    /// start) lies before it: the range was reachable once and not fetched.
+    pub fn reachable(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        ceil_second(now - self.retention)
+    }
+
+    /// Where a stream without a cursor starts at `now`: the look-back before now on the grid, but never earlier
+    /// than [`RETENTION_MARGIN`] inside what the vendor still keeps (then the first window is the partial one from
+    /// there to the next grid point), so nothing that was never reachable can be reported lost later.
+    pub fn first_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        align_down(now - self.lookback, self.size)
+            .max(ceil_second(now - self.retention + RETENTION_MARGIN))
+    }
+
+    /// The plan of a stream without a cursor whose first start was chosen (and stored) by an earlier run. If that
+    /// start has expired at the vendor since, the expired part was reachable then and never fetched: it is lost.
     pub fn plan_from_first_start(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Plan {
         let horizon = align_down(now - self.lag, self.size);
+        let reachable = self.reachable(now);
         Plan {
-            windows: Self::windows(start, horizon, self.size),
-            lost: None,
+            windows: Self::windows(start.max(reachable), horizon, self.size),
+            lost: (start < reachable).then(|| Window::new(start, reachable)),
             first_start: Some(start),
         }
     }
 
+    /// Grid windows from `from` to `horizon`; a `from` off the grid makes the first window end at the next grid
+    /// point.
     fn windows(from: DateTime<Utc>, horizon: DateTime<Utc>, size: Duration) -> Vec<Window> {
         let mut windows = Vec::new();
         let mut start = from;
-        while start + size <= horizon {
-            windows.push(Window::new(start, start + size));
-            start += size;
+        let mut end = align_down(from, size) + size;
+        while end <= horizon {
+            windows.push(Window::new(start, end));
+            start = end;
+            end += size;
         }
         windows
     }
@@ -207,6 +250,55 @@ mod tests {
         let reachable = now - Duration::hours(48);
         assert_eq!(plan.lost, Some(Window::new(cursor, reachable)));
         assert_eq!(plan.windows[0].start, reachable);
+        assert_eq!(plan.windows[0].end, at(10, 5, 0) - Duration::hours(48));
+    }
+
+    #[test]
+    fn a_first_start_a_whole_retention_back_stays_inside_what_the_vendor_keeps() {
+        let mut grid = grid();
+        grid.size = Duration::hours(1);
+        grid.lookback = Duration::hours(48);
+        let now = at(10, 17, 31) + Duration::milliseconds(250);
+        let start = grid.first_start(now);
+        assert!(start >= now - Duration::hours(48), "{start}");
+        assert_eq!(start, at(10, 19, 32) - Duration::hours(48));
+        let plan = grid.plan(None, now);
+        assert_eq!(plan.lost, None);
+        // A partial first window up to the grid, then whole grid windows.
+        assert_eq!(
+            plan.windows[0],
+            Window::new(start, at(11, 0, 0) - Duration::hours(48))
+        );
+        assert!(plan.windows[1..]
+            .iter()
+            .all(|w| w.start.timestamp() % 3600 == 0));
+        // The next run, a schedule period later, from the first run's cursor: nothing reported lost.
+        let next = now + Duration::minutes(5);
+        assert_eq!(
+            grid.plan(Some(plan.windows.last().unwrap().end), next).lost,
+            None
+        );
+        // A cursor just inside the edge is fetched from, not reported lost.
+        let edge = grid.plan(Some(now - Duration::hours(48) + Duration::seconds(30)), now);
+        assert_eq!(edge.lost, None);
+        // A first start remembered from a failed run that has expired since: that part was reachable, and lost.
+        let later = grid.plan_from_first_start(start, now + Duration::hours(1));
+        assert_eq!(later.lost.map(|w| w.start), Some(start));
+        assert!(later.windows[0].start >= now + Duration::hours(1) - Duration::hours(48));
+    }
+
+    #[test]
+    fn a_span_is_cut_to_its_ends() {
+        let w = span(at(9, 40, 0), at(11, 5, 0), Duration::hours(1));
+        assert_eq!(
+            w,
+            [
+                Window::new(at(9, 40, 0), at(10, 0, 0)),
+                Window::new(at(10, 0, 0), at(11, 0, 0)),
+                Window::new(at(11, 0, 0), at(11, 5, 0)),
+            ]
+        );
+        assert!(span(at(10, 0, 0), at(10, 0, 0), Duration::hours(1)).is_empty());
     }
 
     #[test]

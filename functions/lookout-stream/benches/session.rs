@@ -87,7 +87,7 @@ async fn bench(events: u64) {
         .expect("the session succeeds");
     let figures = measure.finish();
 
-    let landed = result["events"].as_u64().unwrap_or(0);
+    let landed = result["events_landed"].as_u64().unwrap_or(0);
     println!(
         "lookout-stream session: flush every {} events / {:?}, gzip level {}",
         config.flush_events,

@@ -52,6 +52,10 @@ pub struct LookoutConfig {
     /// `TRIBUTARY_LOOKOUT_MAX_RECONNECTS`: reconnects in a row without receiving an event before
     /// the session gives up with an error (default 10).
     pub max_failed_reconnects: u32,
+    /// `TRIBUTARY_LOOKOUT_MALFORMED_RETRIES`: how many times the frame after one resume point may fail to parse
+    /// (each time the session reconnects so the server sends it again) before it is skipped, its raw text kept
+    /// under `_unparsed` and its events counted as skipped (default 3).
+    pub malformed_retries: u32,
 }
 
 impl LookoutConfig {
@@ -71,6 +75,7 @@ impl LookoutConfig {
             idle_stop: None,
             token_refresh_before: Duration::from_secs(120),
             max_failed_reconnects: 10,
+            malformed_retries: 3,
         }
     }
 
@@ -156,6 +161,13 @@ impl LookoutConfig {
             1..=1000,
             "reconnects",
             "reconnects in a row without an event before the session fails",
+        ) as u32;
+        c.malformed_retries = reader.whole(
+            "TRIBUTARY_LOOKOUT_MALFORMED_RETRIES",
+            3,
+            1..=100,
+            "attempts",
+            "times a frame may fail to parse (reconnecting each time) before it is skipped and counted",
         ) as u32;
         c
     }

@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod config;
+pub mod malformed;
 pub mod mapping;
 pub mod recent;
 pub mod session;

@@ -15,10 +15,12 @@ use tributary_shared::deadline::{Deadline, RoundTrips};
 use tributary_shared::landing::{LandError, ObjectNaming};
 use tributary_shared::metrics::names;
 use tributary_shared::record::{Record, Unparsed};
+use tributary_shared::run::events::SkippedEvents;
 use tributary_shared::run::{CheckpointError, Run};
 
 use crate::client::{ClientError, LookoutClient, Resume};
 use crate::config::LookoutConfig;
+use crate::malformed::{self, Attempts};
 use crate::mapping::{self, Provenance, VENDOR};
 use crate::recent::RecentIds;
 use crate::sse::{Frame, Parser};
@@ -32,6 +34,10 @@ pub mod metric {
     pub const HEARTBEAT_TIMEOUTS: &str = "HeartbeatTimeouts";
     pub const DUPLICATES_SKIPPED: &str = "DuplicatesSkipped";
     pub const TOKEN_REFRESHES: &str = "TokenRefreshes";
+    /// `events` frames that did not parse, every time one arrived (a resent one counts again).
+    pub const MALFORMED_FRAMES: &str = "MalformedFrames";
+    /// Malformed frames given up on after the configured attempts (their events are `SkippedEvents`).
+    pub const MALFORMED_FRAMES_SKIPPED: &str = "MalformedFramesSkipped";
 
     use tributary_shared::metrics::Unit;
 
@@ -41,6 +47,8 @@ pub mod metric {
         (HEARTBEAT_TIMEOUTS, Unit::Count),
         (DUPLICATES_SKIPPED, Unit::Count),
         (TOKEN_REFRESHES, Unit::Count),
+        (MALFORMED_FRAMES, Unit::Count),
+        (MALFORMED_FRAMES_SKIPPED, Unit::Count),
     ];
 }
 
@@ -110,6 +118,8 @@ enum ConnectionEnd {
     Broken(String),
     /// Nothing arrived for twice the heartbeat interval.
     Silent,
+    /// An `events` frame did not parse: reconnect from the last good id so the server sends it again.
+    Malformed,
     Stop(Stop),
 }
 
@@ -125,6 +135,8 @@ pub struct Session<'a, 'r> {
     received: Option<String>,
     /// Recent event ids, to drop exact repeats a server sends again after a reconnect.
     recent: RecentIds,
+    /// Malformed frames after the current resume point.
+    malformed: Attempts,
     /// Where a stream without a checkpoint starts, persisted by the run cycle so neither a reconnect nor a
     /// failed first run moves it.
     first_since: Option<DateTime<Utc>>,
@@ -168,6 +180,7 @@ impl<'a, 'r> Session<'a, 'r> {
                 }
                 recent
             },
+            malformed: Attempts::default(),
             first_since: None,
             open_failures: 0,
             last_failure: None,
@@ -266,6 +279,9 @@ impl<'a, 'r> Session<'a, 'r> {
                             tracing::warn!(message = "Stream broke; reconnecting from the last complete frame.", error = %error, partial_frame = parser.has_partial());
                             self.check_failures(failures, &error)?;
                             self.backoff(failures)
+                        }
+                        ConnectionEnd::Malformed => {
+                            self.retry.unwrap_or(self.config.reconnect_delay)
                         }
                         ConnectionEnd::Silent => {
                             failures += 1;
@@ -479,10 +495,7 @@ impl<'a, 'r> Session<'a, 'r> {
             }),
             // A frame without `event:` is a `message`; if it carries data, read it as events
             // rather than lose it.
-            "events" | "message" if frame.has_data => {
-                self.on_events(frame);
-                None
-            }
+            "events" | "message" if frame.has_data => self.on_events(frame),
             other => {
                 tracing::debug!(message = "Ignoring a frame of unknown type.", event = other);
                 None
@@ -490,7 +503,8 @@ impl<'a, 'r> Session<'a, 'r> {
         }
     }
 
-    fn on_events(&mut self, frame: Frame) {
+    /// Reads one `events` frame; `Some` when it did not parse and must be sent again.
+    fn on_events(&mut self, frame: Frame) -> Option<ConnectionEnd> {
         self.run.metrics().count(names::PAGES, 1);
         let frame_id = frame
             .id
@@ -530,14 +544,22 @@ impl<'a, 'r> Session<'a, 'r> {
                 }
             }
             Err(error) => {
-                tracing::warn!(message = "Malformed events frame; landing it as unparsed.", error = %error, sse_id = frame_id);
                 self.run.metrics().count(names::ERRORS, 1);
-                self.unparsed.push(unparsed(
-                    &frame.data,
-                    &error.to_string(),
-                    self.stream,
-                    frame_id,
-                ));
+                self.run.metrics().count(metric::MALFORMED_FRAMES, 1);
+                let attempts = self.malformed.failed_at(self.received.as_deref());
+                if attempts < self.config.malformed_retries {
+                    // Never commit past it: from the last good id, the server sends the same batch again.
+                    tracing::warn!(
+                        message = "Malformed events frame; reconnecting from the last good id to have it sent again.",
+                        error = %error,
+                        sse_id = frame_id,
+                        resume_after = self.received.as_deref().unwrap_or(""),
+                        attempt = attempts,
+                        attempts_allowed = self.config.malformed_retries
+                    );
+                    return Some(ConnectionEnd::Malformed);
+                }
+                self.skip_malformed(&frame.data, &error.to_string(), frame_id, attempts);
             }
         }
         if self.records.len() + self.unparsed.len() > before {
@@ -552,6 +574,33 @@ impl<'a, 'r> Session<'a, 'r> {
         {
             self.buffered_since = Some(Instant::now());
         }
+        None
+    }
+
+    /// Gives up on a frame that failed to parse `attempts` times after the same resume point: its raw text lands
+    /// under `_unparsed`, its events (where the frame lets them be counted) are reported skipped, and reading goes
+    /// on past it.
+    fn skip_malformed(&mut self, data: &str, error: &str, frame_id: Option<&str>, attempts: u32) {
+        self.run
+            .metrics()
+            .count(metric::MALFORMED_FRAMES_SKIPPED, 1);
+        let counted = malformed::count_events(data);
+        let reason = format!(
+            "a malformed events frame (id {}) failed to parse {attempts} times and was skipped; {}, its raw text \
+             is under _unparsed",
+            frame_id.unwrap_or("none"),
+            match counted {
+                Some(n) => format!("it carried {n} events"),
+                None => "the events in it could not be counted".to_owned(),
+            }
+        );
+        self.run.emit(SkippedEvents {
+            stream: self.stream,
+            count: counted.unwrap_or(0),
+            reason: &reason,
+        });
+        self.unparsed
+            .push(unparsed(data, error, self.stream, frame_id));
     }
 
     /// Moves the resume point forward, never back: a frame numbered before what was already read

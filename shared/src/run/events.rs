@@ -243,6 +243,42 @@ impl RunEvent for RetentionGap<'_> {
     }
 }
 
+/// Metric of [`LateLogsRecovered`] (a source that re-checks its history lists it among its metrics, so it is
+/// emitted on every run, zeros included).
+pub const LATE_LOGS_RECOVERED: &str = "LateLogsRecovered";
+
+/// A re-check of history already collected found events the vendor wrote after their time had been collected, and
+/// landed them. Not a loss: they would have been one without the re-check.
+pub struct LateLogsRecovered<'a> {
+    pub stream: &'a str,
+    pub count: u64,
+    /// The range that was re-checked.
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl RunEvent for LateLogsRecovered<'_> {
+    fn emit(self, to: &Telemetry) {
+        to.metrics.count(LATE_LOGS_RECOVERED, self.count);
+        if self.count > 0 {
+            tracing::warn!(
+                message = "Recovered events that the vendor wrote after their time had been collected.",
+                stream = self.stream,
+                count = self.count,
+                start = %rfc3339(self.start),
+                end = %rfc3339(self.end)
+            );
+        } else {
+            tracing::info!(
+                message = "Re-checked history; no late events.",
+                stream = self.stream,
+                start = %rfc3339(self.start),
+                end = %rfc3339(self.end)
+            );
+        }
+    }
+}
+
 /// The run failed.
 pub struct RunFailed<'a> {
     pub stream: &'a str,

@@ -3,6 +3,8 @@
 //! - `POST /_sim/seed` `{"count":N,"types":[..],"start":"RFC 3339","spacing_ms":1}` or `{"events":[..]}`
 //! - `POST /_sim/settings` a partial `Settings` (`heartbeat_ms`, `batch_size`, `wire`, ...)
 //! - `POST /_sim/faults` one fault or a list, e.g. `{"after_events":100,"action":"reconnect","retry_ms":500}`
+//! - `POST /_sim/corrupt-frame` `{"index":N,"times":1}`: the frame carrying the N-th event is sent corrupted that many
+//!   times (`"times":null`: every time)
 //! - `POST /_sim/expire-tokens`, `POST /_sim/fail-connects` / `fail-tokens` `{"status":503,"count":2}`
 //! - `GET /_sim/stats`, `GET /_sim/event-ids`
 
@@ -69,6 +71,26 @@ pub(crate) async fn faults(
         sim.push_fault(fault);
     }
     Json(json!({ "queued": queued })).into_response()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CorruptRequest {
+    index: usize,
+    times: Option<u32>,
+}
+
+pub(crate) async fn corrupt_frame(
+    State(sim): State<LookoutHandle>,
+    Json(request): Json<CorruptRequest>,
+) -> Response {
+    match sim.corrupt_frame_with(request.index, request.times) {
+        Some(id) => Json(json!({ "event_id": id })).into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": format!("no event at index {}", request.index) })),
+        )
+            .into_response(),
+    }
 }
 
 pub(crate) async fn expire_tokens(State(sim): State<LookoutHandle>) -> Response {

@@ -120,7 +120,9 @@ pub enum FaultAction {
 }
 
 /// A fault for a future connection: the next connection to open takes the first one queued;
-/// after a fault it survives (silence, a malformed frame) it takes the next one as well.
+/// after a fault it survives (silence, an unmappable event, a hostile id) it takes the next one as well. A frame a
+/// correct client must reject (bad JSON, not events) ends the connection's faults: the client reconnects, and the
+/// next connection takes the next one.
 /// `after_events` counts the events sent on that connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
@@ -175,6 +177,18 @@ pub struct Stats {
     /// Connections opened before the `retry` delay of a preceding `reconnect`/`end` elapsed.
     pub early_reconnects: u64,
     pub faults_fired: Vec<FaultAction>,
+    /// `events` frames sent corrupted by [`LookoutHandle::corrupt_frame_with`].
+    pub corrupted_frames_sent: u64,
+}
+
+/// The frame carrying one event of the log is sent corrupted: its real `id:`, its data cut off in the middle of its
+/// last event, so a client that trusted the `id:` would never see those events again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Corruption {
+    /// The event whose frame is corrupted.
+    pub id: u128,
+    /// How many more times; `None` = every time.
+    pub remaining: Option<u32>,
 }
 
 /// What `seed` answers.
@@ -216,6 +230,7 @@ pub(crate) struct Control {
     pub fail_tokens: VecDeque<u16>,
     pub stats: Stats,
     pub reconnect_not_before: Option<Instant>,
+    pub corruptions: Vec<Corruption>,
 }
 
 pub(crate) struct Inner {
@@ -254,6 +269,7 @@ impl LookoutHandle {
                 fail_tokens: VecDeque::new(),
                 stats: Stats::default(),
                 reconnect_not_before: None,
+                corruptions: Vec::new(),
             }),
             shutdown: AtomicBool::new(false),
         }))
@@ -351,6 +367,32 @@ impl LookoutHandle {
     /// Queues a fault for the next connection that opens.
     pub fn push_fault(&self, fault: Fault) {
         self.control().faults.push_back(fault);
+    }
+
+    /// The `events` frame carrying the event at `index` of the log (oldest first) is sent corrupted `times` times
+    /// (`None`: every time it is sent), with its real `id:`. Returns that event's id.
+    pub fn corrupt_frame_with(&self, index: usize, times: Option<u32>) -> Option<String> {
+        let id = self.log().entries.get(index)?.id;
+        self.control().corruptions.push(Corruption {
+            id,
+            remaining: times,
+        });
+        Some(events::format_id(id))
+    }
+
+    /// Whether the frame of events `first..=last` is to be sent corrupted (counting it as sent).
+    pub(crate) fn take_corruption(&self, first: u128, last: u128) -> bool {
+        let mut c = self.control();
+        let hit = c
+            .corruptions
+            .iter_mut()
+            .find(|k| (first..=last).contains(&k.id) && k.remaining.is_none_or(|n| n > 0));
+        let Some(hit) = hit else { return false };
+        if let Some(n) = hit.remaining.as_mut() {
+            *n -= 1;
+        }
+        c.stats.corrupted_frames_sent += 1;
+        true
     }
 
     /// The next `count` stream requests are answered with `status` (429 carries `Retry-After: 1`).

@@ -238,6 +238,7 @@ impl Drop for OpenGuard {
 struct Batch {
     json: String,
     spans: Vec<(usize, usize)>,
+    first_id: u128,
     last_id: u128,
 }
 
@@ -328,8 +329,11 @@ impl Connection {
                         let style = settings.wire.style_for_frame(self.frame_no());
                         FrameWriter::new(&mut self.buf, style).malformed(kind, last.as_deref());
                         self.count_frame(0);
-                        // The connection goes on, so it can take the next queued fault too.
-                        self.fault = self.sim.control().faults.pop_front();
+                        // A client that survives the frame takes the next queued fault on this connection; one that
+                        // must reject it reconnects, and the next connection takes it.
+                        if kind.survivable() {
+                            self.fault = self.sim.control().faults.pop_front();
+                        }
                         continue;
                     }
                 }
@@ -354,8 +358,12 @@ impl Connection {
             appended.borrow_and_update();
             if let Some(batch) = self.read_batch(limit as usize) {
                 let style = settings.wire.style_for_frame(self.frame_no());
-                FrameWriter::new(&mut self.buf, style)
-                    .events(&events::format_id(batch.last_id), &batch.events());
+                let mut writer = FrameWriter::new(&mut self.buf, style);
+                if self.sim.take_corruption(batch.first_id, batch.last_id) {
+                    writer.corrupt_events(&events::format_id(batch.last_id), &batch.events());
+                } else {
+                    writer.events(&events::format_id(batch.last_id), &batch.events());
+                }
                 let n = batch.spans.len() as u64;
                 self.cursor = batch.last_id;
                 sent_on_connection += n;
@@ -456,6 +464,7 @@ impl Connection {
         let mut batch = Batch {
             json: String::new(),
             spans: Vec::with_capacity(limit.min(1024)),
+            first_id: self.cursor,
             last_id: self.cursor,
         };
         for entry in entries[start..]
@@ -467,6 +476,9 @@ impl Connection {
             }
             let a = batch.json.len();
             entry.render(self.sim.enterprise_guid(), &mut batch.json);
+            if batch.spans.is_empty() {
+                batch.first_id = entry.id;
+            }
             batch.spans.push((a, batch.json.len()));
             batch.last_id = entry.id;
         }

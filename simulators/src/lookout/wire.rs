@@ -156,6 +156,30 @@ impl<'a> FrameWriter<'a> {
         self.end_frame();
     }
 
+    /// An `events` frame numbered `last_id` whose data is cut off halfway through its last event (a server
+    /// that truncated its own serialisation): not JSON, yet it still says which events it carried.
+    pub fn corrupt_events(&mut self, last_id: &str, events: &[&str]) {
+        let mut data = String::from(r#"{"events":["#);
+        for (i, event) in events.iter().enumerate() {
+            if i > 0 {
+                data.push(',');
+            }
+            if i + 1 == events.len() {
+                let mut cut = event.len() / 2;
+                while !event.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                data.push_str(&event[..cut]);
+            } else {
+                data.push_str(event);
+            }
+        }
+        self.field("id", last_id);
+        self.field("event", "events");
+        self.field("data", &data);
+        self.end_frame();
+    }
+
     pub fn reconnect(&mut self, retry_ms: u64) {
         self.field("event", "reconnect");
         self.field("retry", &retry_ms.to_string());
@@ -224,6 +248,14 @@ pub enum Malformed {
     EventWithoutId,
     /// A well-formed, empty `events` frame whose `id:` is 2,000 characters with a control character.
     HostileId,
+}
+
+impl Malformed {
+    /// Whether a correct client can use the rest of the connection after this frame (it rejects only an event,
+    /// or only an id), rather than reconnecting to have the frame sent again.
+    pub fn survivable(self) -> bool {
+        matches!(self, Malformed::EventWithoutId | Malformed::HostileId)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,263 @@
+//! Object names on a fixed grid of five-minute cells, whatever `TRIBUTARY_EASYSEND_WINDOW_SECONDS` says: a log
+//! always lands in the object of the cell holding its `@timestamp`. One fetch fills every cell it covers; a
+//! fetch narrower than a cell (or not on its edges) shares the cell's objects with its neighbours, and the lander
+//! keeps the union of what they hold. So a re-fetch after the window size changed, the retrospection sweep's wide
+//! fetches and the regular windows all write the same keys, and no log is ever in S3 twice.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
+
+use chrono::{DateTime, Duration, Utc};
+use tributary_shared::keys::Partition;
+use tributary_shared::landing::streaming::StreamingLanding;
+use tributary_shared::landing::{LandError, LandReport, Lander};
+use tributary_shared::record::{Record, Unparsed};
+use tributary_shared::services::Services;
+
+use crate::mapping::VENDOR;
+use crate::windows::{align_down, Window};
+
+/// The naming grid. Equal to the default window, so with the default every window is exactly one cell.
+pub const CELL: Duration = Duration::minutes(5);
+
+/// The cell holding `at`.
+pub fn cell_of(at: DateTime<Utc>) -> Window {
+    let start = align_down(at, CELL);
+    Window::new(start, start + CELL)
+}
+
+/// One fetch being landed, cell by cell: a cell becomes visible once the fetch has moved past it, the rest at
+/// [`CellLanding::commit`].
+pub struct CellLanding {
+    lander: Lander,
+    cells: BTreeMap<DateTime<Utc>, StreamingLanding>,
+    /// Items that did not parse have no time: they are named after the fetch they came from.
+    unparsed: StreamingLanding,
+    /// Set for a re-check: only logs not already in their cell's object are landed.
+    known: Option<Landed>,
+    /// What the cells committed so far landed.
+    report: LandReport,
+}
+
+impl CellLanding {
+    pub fn new(lander: &Lander, fetched: Window) -> Self {
+        CellLanding {
+            lander: lander.clone(),
+            cells: BTreeMap::new(),
+            unparsed: lander.streaming(fetched.tag()),
+            known: None,
+            report: LandReport::default(),
+        }
+    }
+
+    /// A landing that takes only logs not already landed in their cell's object (the retrospection sweep), so a
+    /// re-check that finds nothing new writes nothing.
+    pub fn only_new(lander: &Lander, fetched: Window, landed: Landed) -> Self {
+        CellLanding {
+            known: Some(landed),
+            ..CellLanding::new(lander, fetched)
+        }
+    }
+
+    pub async fn push(&mut self, record: &Record) -> Result<(), LandError> {
+        let cell = cell_of(record.timestamp);
+        if let Some(known) = &mut self.known {
+            if !known.is_new(record, cell).await? {
+                return Ok(());
+            }
+        }
+        self.commit_before(cell.start).await?;
+        let lander = &self.lander;
+        self.cells
+            .entry(cell.start)
+            .or_insert_with(|| lander.streaming(cell.tag()))
+            .push(record)
+            .await
+    }
+
+    pub async fn push_unparsed(&mut self, item: &Unparsed) -> Result<(), LandError> {
+        self.unparsed.push_unparsed(item).await
+    }
+
+    /// Commits the open cells older than `start` (the fetch has moved past them).
+    async fn commit_before(&mut self, start: DateTime<Utc>) -> Result<(), LandError> {
+        while let Some(entry) = self.cells.first_entry() {
+            if *entry.key() >= start {
+                break;
+            }
+            match entry.remove().commit().await {
+                Ok(part) => absorb(&mut self.report, part),
+                Err(mut error) => {
+                    error.landed += self.report.events + self.report.unparsed;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits every cell, oldest first, and hands back the re-check's bookkeeping (empty for a plain fetch). On a
+    /// failure the cells not yet committed are aborted; those committed are harmless, since landing the fetch again
+    /// rewrites the same keys.
+    pub async fn commit(self) -> Result<(LandReport, Recheck), LandError> {
+        let mut report = self.report;
+        let known = self.known;
+        let mut pending = self.cells.into_values().chain([self.unparsed]);
+        while let Some(landing) = pending.next() {
+            match landing.commit().await {
+                Ok(part) => absorb(&mut report, part),
+                Err(mut error) => {
+                    error.landed += report.events + report.unparsed;
+                    for rest in pending {
+                        rest.abort().await;
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        report.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        let recheck = known
+            .map(|k| Recheck {
+                reads: k.reads,
+                new: k.new,
+            })
+            .unwrap_or_default();
+        Ok((report, recheck))
+    }
+
+    /// Drops the rest of the fetch: the open cells are aborted and never become visible.
+    pub async fn abort(self) {
+        for landing in self.cells.into_values().chain([self.unparsed]) {
+            landing.abort().await;
+        }
+    }
+}
+
+/// What a re-check cost and found.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Recheck {
+    /// Objects read back from S3.
+    pub reads: u64,
+    /// Logs that had not landed.
+    pub new: u64,
+}
+
+/// What already landed, read back cell object by cell object as a re-check reaches it.
+pub struct Landed {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    prefix: String,
+    /// Event ids per object key.
+    ids: HashMap<String, HashSet<String>>,
+    /// Objects read back (the S3 cost of the re-check).
+    pub reads: u64,
+    /// Logs found that had not landed.
+    pub new: u64,
+}
+
+impl Landed {
+    pub fn new(services: &Services) -> Self {
+        Landed {
+            s3: services.s3.clone(),
+            bucket: services.config.bucket.clone(),
+            prefix: services.config.prefix.clone(),
+            ids: HashMap::new(),
+            reads: 0,
+            new: 0,
+        }
+    }
+
+    /// Whether `record` is missing from the object of its cell (and so, from S3: a log lands nowhere else).
+    async fn is_new(&mut self, record: &Record, cell: Window) -> Result<bool, LandError> {
+        let key = Partition::for_event(VENDOR, &record.event_type, record.timestamp)
+            .key(&self.prefix, &cell.tag());
+        if !self.ids.contains_key(&key) {
+            let ids = self.read_ids(&key).await?;
+            self.reads += 1;
+            self.ids.insert(key.clone(), ids);
+        }
+        let fresh = self
+            .ids
+            .get_mut(&key)
+            .is_some_and(|ids| ids.insert(record.id.clone()));
+        self.new += fresh as u64;
+        Ok(fresh)
+    }
+
+    /// The `event.id`s of the object at `key` (none if there is no object).
+    async fn read_ids(&self, key: &str) -> Result<HashSet<String>, LandError> {
+        let failed = |reason: String| LandError {
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            reason: format!("reading what landed before, to find late logs: {reason}"),
+            not_landed: 0,
+            landed: 0,
+            total: 0,
+        };
+        let object = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(error)
+                if error
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                return Ok(HashSet::new())
+            }
+            Err(error) => return Err(failed(tributary_shared::aws::error_text(&error))),
+        };
+        let body = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .into_bytes();
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(&body[..])
+            .read_to_string(&mut text)
+            .map_err(|e| failed(format!("not gzip NDJSON: {e}")))?;
+        #[derive(serde::Deserialize)]
+        struct Line {
+            event: Event,
+        }
+        #[derive(serde::Deserialize)]
+        struct Event {
+            id: String,
+        }
+        Ok(text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Line>(line).ok())
+            .map(|line| line.event.id)
+            .collect())
+    }
+}
+
+fn absorb(into: &mut LandReport, part: LandReport) {
+    into.objects.extend(part.objects);
+    into.events += part.events;
+    into.unparsed += part.unparsed;
+    into.kept_from_earlier += part.kept_from_earlier;
+    into.partition_fallbacks += part.partition_fallbacks;
+    into.bytes += part.bytes;
+    into.uncompressed_bytes += part.uncompressed_bytes;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn cells_are_five_minutes_on_the_epoch_grid() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 10, 7, 59).unwrap();
+        assert_eq!(cell_of(at).tag(), "20261121T100500Z-20261121T101000Z");
+        let edge = Utc.with_ymd_and_hms(2026, 11, 21, 10, 10, 0).unwrap();
+        assert_eq!(cell_of(edge).start, edge);
+    }
+}
