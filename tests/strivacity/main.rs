@@ -1140,3 +1140,5 @@ async fn sample_function_url_payloads_run_through_the_router() {
     ids.dedup();
     assert_eq!(ids.len(), 4, "{ids:?}");
 }
+
+mod exact_ids;

@@ -143,8 +143,10 @@ impl Mapper {
         let event: &Value = &event;
         let fields = event.as_object();
         let event_type = self.rule.classify(fields, hints);
-        let id = fields
-            .and_then(|f| self.first_text(f, &self.event_id_paths))
+        let id = self
+            .event_id_paths
+            .iter()
+            .find_map(|p| exact_text_at(original.get(), p))
             .or_else(|| fallback_id.map(str::to_owned))
             .unwrap_or_else(|| event_id::from_canonical_json(event));
         let start = fields.and_then(|f| {
@@ -160,10 +162,35 @@ impl Mapper {
         }
         record
     }
+}
 
-    fn first_text(&self, fields: &Map<String, Value>, paths: &[String]) -> Option<String> {
-        paths.iter().find_map(|p| lookup(fields, p).and_then(text))
+/// The value at `path` (a key, or a dotted path through nested objects, as [`lookup`]) as its exact JSON text:
+/// a string's content, any other value as written. Ids are read here rather than from the parsed event because
+/// a number goes through `f64` there: `12345678901234567890123` and `…124` would become one id.
+fn exact_text_at(raw: &str, path: &str) -> Option<String> {
+    let object: std::collections::HashMap<String, &RawValue> = serde_json::from_str(raw).ok()?;
+    let exact = |value: &RawValue| -> Option<String> {
+        let text = value.get().trim();
+        if text == "null" {
+            return None;
+        }
+        if text.starts_with('"') {
+            let s: String = serde_json::from_str(text).ok()?;
+            let s = s.trim();
+            return (!s.is_empty()).then(|| s.to_owned());
+        }
+        Some(text.to_owned())
+    };
+    if let Some(value) = object.get(path) {
+        return exact(value);
     }
+    let (head, rest) = path.split_once('.')?;
+    let child = object.get(head)?;
+    child
+        .get()
+        .starts_with('{')
+        .then(|| exact_text_at(child.get(), rest))
+        .flatten()
 }
 
 /// The original to keep and the value to read fields from. Strivacity sends objects; a sender that double
@@ -557,6 +584,36 @@ mod tests {
                 .id,
             "7"
         );
+    }
+
+    #[test]
+    fn numeric_ids_keep_every_digit_as_written() {
+        let m = Mapper::default();
+        let a = m.hec(
+            &envelope(r#"{"eventId":12345678901234567890123}"#),
+            REQUEST,
+            now(),
+        );
+        let b = m.hec(
+            &envelope(r#"{"eventId":12345678901234567890124}"#),
+            REQUEST,
+            now(),
+        );
+        assert_eq!(a.id, "12345678901234567890123");
+        assert_eq!(b.id, "12345678901234567890124");
+        let float = m.hec(&envelope(r#"{"eventID":1.50}"#), REQUEST, now());
+        assert_eq!(float.id, "1.50");
+        let nested = Mapper {
+            event_id_paths: vec!["meta.uid".into()],
+            ..Mapper::default()
+        };
+        let deep = r#"{"meta":{"uid":98765432109876543210.0}}"#;
+        assert_eq!(
+            nested.hec(&envelope(deep), REQUEST, now()).id,
+            "98765432109876543210.0"
+        );
+        let escaped = m.hec(&envelope(r#"{"eventId":"a\u0062c"}"#), REQUEST, now());
+        assert_eq!(escaped.id, "abc");
     }
 
     #[test]
