@@ -826,10 +826,10 @@ async fn bulk_errors_use_the_elasticsearch_envelope_and_write_nothing() {
             "illegal_argument_exception",
         ),
         (
-            good.clone() + "{\"index\":{\"_index\":\"x\"}}\n{\"broken\":\n",
+            good.clone() + "{\"index\":{\"_index\":\"x\"}}\n",
             None,
             400,
-            "mapper_parsing_exception",
+            "illegal_argument_exception",
         ),
         (
             "{\"index\":{}}\n{}\n".to_owned(),
@@ -838,10 +838,10 @@ async fn bulk_errors_use_the_elasticsearch_envelope_and_write_nothing() {
             "action_request_validation_exception",
         ),
         (
-            "{\"delete\":{\"_index\":\"x\",\"_id\":\"1\"}}\n".to_owned(),
+            good.clone() + "not json\n{}\n",
             None,
             400,
-            "illegal_argument_exception",
+            "x_content_parse_exception",
         ),
         (
             good.clone(),

@@ -10,14 +10,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use chrono::Utc;
-use tributary_shared::record::Record;
+use tributary_shared::record::{Record, Unparsed};
 
 use crate::auth::{self, Presented, Verdict};
 use crate::body::BodyError;
 use crate::bulk::{self, EsError, ItemResult, MediaType};
 use crate::config::BulkBusyStatus;
 use crate::ingest::{read_body, record_outcome, request_digest, Handled};
-use crate::mapping::{Mapper, RequestInfo};
+use crate::mapping::{time_was_implausible, Mapper, RequestInfo, VENDOR};
 use crate::Receiver;
 
 /// A JSON answer in the media type the client asked for (the product header is added by the router).
@@ -230,17 +230,41 @@ async fn bulk_inner(
     };
     let now = Utc::now();
     let mapper: &Mapper = &receiver.config.mapper;
-    let records: Vec<Record> = items.iter().map(|i| mapper.bulk(i, request, now)).collect();
+    let mut records: Vec<Record> = Vec::with_capacity(items.len());
+    let mut unparsed: Vec<Unparsed> = Vec::new();
+    for item in &items {
+        match item {
+            Ok(item) => records.push(mapper.bulk(item, request, now)),
+            Err(refused) => unparsed.push(
+                Unparsed::new(VENDOR, refused.raw.clone(), refused.error.to_string())
+                    .with_context("protocol", "bulk")
+                    .with_context("request", request_id.as_str())
+                    .with_context("line", refused.line),
+            ),
+        }
+    }
     let budget = receiver.land_budget(context.as_ref().map(|c| &c.0));
-    match receiver.land(&records, budget).await {
+    match receiver.land(&records, &unparsed, budget).await {
         Ok(report) => {
+            let mut stored = records.iter();
             let results: Vec<ItemResult<'_>> = items
                 .iter()
-                .zip(&records)
-                .map(|(item, record)| ItemResult {
-                    action: item.action,
-                    index: &item.index,
-                    id: item.id.as_deref().unwrap_or(&record.id),
+                .map(|item| match item {
+                    Ok(item) => {
+                        let record = stored.next().expect("one record per stored item");
+                        ItemResult {
+                            action: item.action.name(),
+                            index: &item.index,
+                            id: Some(item.id.as_deref().unwrap_or(&record.id)),
+                            error: None,
+                        }
+                    }
+                    Err(refused) => ItemResult {
+                        action: refused.action,
+                        index: &refused.index,
+                        id: refused.id.as_deref(),
+                        error: Some(&refused.error),
+                    },
                 })
                 .collect();
             let took = started.elapsed().as_millis() as u64;
@@ -249,6 +273,7 @@ async fn bulk_inner(
                 events: records.len(),
                 report: Some(report),
                 rejection: None,
+                implausible_times: records.iter().filter(|r| time_was_implausible(r)).count(),
             })
         }
         Err(failure) => {
@@ -265,7 +290,7 @@ async fn bulk_inner(
                 ),
             };
             Err(Handled {
-                events: records.len(),
+                events: records.len() + unparsed.len(),
                 ..Handled::rejected(Err(error), "storage", failure.to_string())
             })
         }

@@ -241,25 +241,51 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// An event of the request that cannot be read: answered as Splunk does (its number and code), and kept under
+/// `_unparsed` with that error so that nothing the sender sent is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadEvent {
+    pub error: ParseError,
+    /// The event as sent; after a JSON syntax error, everything from that event to the end of the body, since
+    /// no boundary can be trusted past it.
+    pub raw: String,
+}
+
+/// One event of a request: readable, or bad with its own error.
+pub type Parsed = Result<Envelope, BadEvent>;
+
 /// Parses a `/services/collector[/event]` body: JSON envelopes one after another (whitespace between them is
-/// optional). An array is not HEC's format and is refused as invalid data, as Splunk does.
-pub fn parse_events(body: &[u8], max_events: usize) -> Result<Vec<Envelope>, ParseError> {
+/// optional). An array is not HEC's format and is a bad event, as Splunk says. Only an empty body or one with too
+/// many events is refused whole; every other problem is one event's.
+pub fn parse_events(body: &[u8], max_events: usize) -> Result<Vec<Parsed>, ParseError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::NoData);
     }
     let mut out = Vec::new();
-    for (n, item) in serde_json::Deserializer::from_slice(body)
-        .into_iter::<&RawValue>()
-        .enumerate()
-    {
+    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<&RawValue>();
+    loop {
+        let start = stream.byte_offset();
+        let Some(item) = stream.next() else { break };
+        let n = out.len();
         if n >= max_events {
             return Err(ParseError::TooManyEvents { limit: max_events });
         }
-        let item = item.map_err(|e| ParseError::InvalidDataFormat {
-            event: n,
-            reason: e.to_string(),
-        })?;
-        out.push(envelope(n, item)?);
+        match item {
+            Ok(item) => out.push(envelope(n, item).map_err(|error| BadEvent {
+                error,
+                raw: item.get().to_owned(),
+            })),
+            Err(e) => {
+                out.push(Err(BadEvent {
+                    error: ParseError::InvalidDataFormat {
+                        event: n,
+                        reason: e.to_string(),
+                    },
+                    raw: String::from_utf8_lossy(&body[start..]).trim().to_owned(),
+                }));
+                break;
+            }
+        }
     }
     Ok(out)
 }
@@ -294,17 +320,14 @@ fn envelope(n: usize, item: &RawValue) -> Result<Envelope, ParseError> {
         Some(Value::String(t)) => Some(
             t.trim()
                 .parse::<f64>()
-                .map_err(|_| invalid("`time` is not epoch seconds"))?,
+                .ok()
+                .filter(|t| t.is_finite())
+                .ok_or_else(|| invalid("`time` is not epoch seconds"))?,
         ),
         Some(_) => return Err(invalid("`time` must be a number or a numeric string")),
     };
-    if let Some(t) = time {
-        // Read as the mapping will read it (milliseconds and finer by magnitude), so a `time` that is no
-        // four-digit year is refused here rather than reaching a partition.
-        if t < 0.0 || tributary_shared::time::epoch(t).is_err() {
-            return Err(invalid("`time` is not epoch seconds"));
-        }
-    }
+    // A number that is no plausible time (negative, far future) is the sender's value all the same: the event
+    // is kept and filed by when it arrived (see the mapping), rather than refused.
     let text = |key: &str, value: Option<Value>| -> Result<Option<String>, ParseError> {
         match value {
             None | Some(Value::Null) => Ok(None),
@@ -384,7 +407,7 @@ pub fn parse_raw(
     body: &[u8],
     meta: &RawMeta,
     max_events: usize,
-) -> Result<Vec<Envelope>, ParseError> {
+) -> Result<Vec<Parsed>, ParseError> {
     let mut out = Vec::new();
     for line in body.split(|b| *b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -395,12 +418,18 @@ pub fn parse_raw(
         if n >= max_events {
             return Err(ParseError::TooManyEvents { limit: max_events });
         }
-        let text = std::str::from_utf8(line).map_err(|_| ParseError::InvalidDataFormat {
-            event: n,
-            reason: "line is not UTF-8".to_owned(),
-        })?;
+        let Ok(text) = std::str::from_utf8(line) else {
+            out.push(Err(BadEvent {
+                error: ParseError::InvalidDataFormat {
+                    event: n,
+                    reason: "line is not UTF-8 (kept with the invalid bytes replaced)".to_owned(),
+                },
+                raw: String::from_utf8_lossy(line).into_owned(),
+            }));
+            continue;
+        };
         let event = Value::String(text.to_owned());
-        out.push(Envelope {
+        out.push(Ok(Envelope {
             raw: serde_json::value::to_raw_value(&event).expect("a string always serializes"),
             event,
             time: None,
@@ -409,7 +438,7 @@ pub fn parse_raw(
             sourcetype: meta.sourcetype.clone(),
             index: meta.index.clone(),
             fields: None,
-        });
+        }));
     }
     if out.is_empty() {
         return Err(ParseError::NoData);
@@ -568,7 +597,7 @@ mod tests {
     fn concatenated_envelopes_are_separate_events() {
         let body = br#"{"event":"a","sourcetype":"manual"}{"event":{"eventId":"e2"},"time":"1638316800.5"}
             {"event":"c","time":1638316800,"host":"h","source":"strivacity","index":"main","fields":{"k":["v",1]}}"#;
-        let events = parse_events(body, 10).unwrap();
+        let events = good(parse_events(body, 10).unwrap());
         assert_eq!(events.len(), 3);
         assert_eq!(events[0].event, json!("a"));
         assert_eq!(events[0].sourcetype.as_deref(), Some("manual"));
@@ -579,9 +608,73 @@ mod tests {
         assert_eq!(events[2].index.as_deref(), Some("main"));
     }
 
+    fn good(events: Vec<Parsed>) -> Vec<Envelope> {
+        events
+            .into_iter()
+            .map(|e| e.expect("a good event"))
+            .collect()
+    }
+
+    fn first_bad(body: &[u8]) -> ParseError {
+        parse_events(body, 10)
+            .unwrap()
+            .into_iter()
+            .find_map(Result::err)
+            .expect("a bad event")
+            .error
+    }
+
+    #[test]
+    fn bad_events_are_kept_beside_the_good_ones() {
+        let body = br#"{"event":"a"}{"time":1}{"event":"c"}{"event":"d","host":7}{"event":"e"} {"event": oops {"event":"f"}"#;
+        let events = parse_events(body, 10).unwrap();
+        let summary: Vec<Result<Value, (ParseError, &str)>> = events
+            .iter()
+            .map(|e| match e {
+                Ok(envelope) => Ok(envelope.event.clone()),
+                Err(bad) => Err((bad.error.clone(), bad.raw.as_str())),
+            })
+            .collect();
+        assert_eq!(summary.len(), 6);
+        assert_eq!(summary[0], Ok(json!("a")));
+        assert_eq!(
+            summary[1],
+            Err((ParseError::EventRequired { event: 1 }, r#"{"time":1}"#))
+        );
+        assert_eq!(summary[2], Ok(json!("c")));
+        assert!(matches!(
+            &summary[3],
+            Err((
+                ParseError::InvalidDataFormat { event: 3, .. },
+                r#"{"event":"d","host":7}"#
+            ))
+        ));
+        assert_eq!(summary[4], Ok(json!("e")));
+        // Past a syntax error no boundary can be trusted: the rest of the body is one bad event.
+        assert!(matches!(
+            &summary[5],
+            Err((
+                ParseError::InvalidDataFormat { event: 5, .. },
+                r#"{"event": oops {"event":"f"}"#
+            ))
+        ));
+    }
+
+    #[test]
+    fn implausible_numeric_times_are_the_mappings_to_judge() {
+        for time in ["-1", "1e22", "\"1e300\"", "1.8e12"] {
+            let body = format!(r#"{{"event":"a","time":{time}}}"#);
+            assert_eq!(
+                good(parse_events(body.as_bytes(), 1).unwrap()).len(),
+                1,
+                "{time}"
+            );
+        }
+    }
+
     #[test]
     fn an_array_is_not_the_hec_format() {
-        let err = parse_events(br#"[{"event":"a"}]"#, 10).unwrap_err();
+        let err = first_bad(br#"[{"event":"a"}]"#);
         assert!(matches!(
             err,
             ParseError::InvalidDataFormat { event: 0, .. }
@@ -590,12 +683,12 @@ mod tests {
 
     #[test]
     fn the_first_bad_event_is_numbered_from_zero() {
-        let err = parse_events(br#"{"event":"a"}{"event":"b"}{"event":"c""#, 10).unwrap_err();
+        let err = first_bad(br#"{"event":"a"}{"event":"b"}{"event":"c""#);
         assert!(matches!(
             err,
             ParseError::InvalidDataFormat { event: 2, .. }
         ));
-        let err = parse_events(br#"{"event":"a"}{"time":1}"#, 10).unwrap_err();
+        let err = first_bad(br#"{"event":"a"}{"time":1}"#);
         assert_eq!(err, ParseError::EventRequired { event: 1 });
         assert_eq!(
             err.reply().body(),
@@ -604,7 +697,7 @@ mod tests {
         for blank in [r#"{"event":""}"#, r#"{"event":null}"#, r#"{"event":{}}"#] {
             let body = format!(r#"{{"event":"a"}}{blank}"#);
             assert_eq!(
-                parse_events(body.as_bytes(), 10).unwrap_err(),
+                first_bad(body.as_bytes()),
                 ParseError::EventBlank { event: 1 },
                 "{blank}"
             );
@@ -615,24 +708,22 @@ mod tests {
     fn bad_metadata_is_invalid_data() {
         for body in [
             r#"{"event":"a","time":"yesterday"}"#,
-            r#"{"event":"a","time":-1}"#,
-            r#"{"event":"a","time":1e22}"#,
-            r#"{"event":"a","time":"1e300"}"#,
+            r#"{"event":"a","time":"NaN"}"#,
             r#"{"event":"a","time":[1]}"#,
             r#"{"event":"a","host":7}"#,
             r#"{"event":"a","source":{}}"#,
         ] {
             assert!(
                 matches!(
-                    parse_events(body.as_bytes(), 10).unwrap_err(),
+                    first_bad(body.as_bytes()),
                     ParseError::InvalidDataFormat { event: 0, .. }
                 ),
                 "{body}"
             );
         }
-        let err = parse_events(br#"{"event":"a","fields":{"k":{"x":1}}}"#, 10).unwrap_err();
+        let err = first_bad(br#"{"event":"a","fields":{"k":{"x":1}}}"#);
         assert_eq!(err.reply().code(), 15);
-        let err = parse_events(br#"{"event":"a","fields":"x"}"#, 10).unwrap_err();
+        let err = first_bad(br#"{"event":"a","fields":"x"}"#);
         assert_eq!(err.reply().code(), 15);
     }
 
@@ -653,7 +744,7 @@ mod tests {
     #[test]
     fn event_count_is_limited() {
         let body = r#"{"event":"x"}"#.repeat(4);
-        assert_eq!(parse_events(body.as_bytes(), 4).unwrap().len(), 4);
+        assert_eq!(good(parse_events(body.as_bytes(), 4).unwrap()).len(), 4);
         let err = parse_events(body.as_bytes(), 3).unwrap_err();
         assert_eq!(err, ParseError::TooManyEvents { limit: 3 });
         assert_eq!(err.reply().status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -667,7 +758,7 @@ mod tests {
             sourcetype: Some("audit".into()),
             ..RawMeta::default()
         };
-        let events = parse_raw(b"first line\r\n\n{\"eventId\":\"x\"}\n", &meta, 10).unwrap();
+        let events = good(parse_raw(b"first line\r\n\n{\"eventId\":\"x\"}\n", &meta, 10).unwrap());
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].event, json!("first line"));
         assert_eq!(events[1].event, json!("{\"eventId\":\"x\"}"));

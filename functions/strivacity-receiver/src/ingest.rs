@@ -28,6 +28,8 @@ pub(crate) struct Handled<R> {
     pub events: usize,
     pub report: Option<LandReport>,
     pub rejection: Option<Rejection>,
+    /// Events filed by their arrival because their own time could not be true.
+    pub implausible_times: usize,
 }
 
 /// Why a request was not acknowledged: `kind` names the metric bucket (`auth`, `secrets`, `storage`, or a
@@ -48,6 +50,7 @@ impl<R> Handled<R> {
                 kind,
                 reason: reason.into(),
             }),
+            implausible_times: 0,
         }
     }
 }
@@ -65,6 +68,17 @@ pub(crate) fn record_outcome<R>(
     match (&handled.report, &handled.rejection) {
         (Some(report), _) => {
             metrics.landed(report);
+            metrics.count(
+                metric_names::IMPLAUSIBLE_TIMES,
+                handled.implausible_times as u64,
+            );
+            if handled.implausible_times > 0 {
+                tracing::warn!(
+                    message = "Events with a time that cannot be true were filed by their arrival.",
+                    protocol,
+                    events = handled.implausible_times
+                );
+            }
             tracing::info!(
                 message = "Request landed.",
                 protocol,

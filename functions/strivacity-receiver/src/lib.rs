@@ -38,7 +38,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use serde_json::Value;
 use tributary_shared::landing::{LandError, LandReport, Lander, ObjectNaming};
-use tributary_shared::record::Record;
+use tributary_shared::record::{Record, Unparsed};
 use tributary_shared::secrets::{SecretError, SecretsCache};
 
 use crate::auth::Credentials;
@@ -64,6 +64,8 @@ pub mod metric_names {
     pub const AUTH_FAILURES: &str = "AuthFailures";
     /// Requests answered as retryable because the credentials secret could not be read.
     pub const SECRETS_FAILURES: &str = "SecretsFailures";
+    /// Events whose own time could not be true (before 2000, more than a day ahead), filed by their arrival.
+    pub const IMPLAUSIBLE_TIMES: &str = "ImplausibleTimes";
 
     use tributary_shared::metrics::{names, Unit};
 
@@ -79,6 +81,7 @@ pub mod metric_names {
         (STORAGE_FAILURES, Unit::Count),
         (AUTH_FAILURES, Unit::Count),
         (SECRETS_FAILURES, Unit::Count),
+        (IMPLAUSIBLE_TIMES, Unit::Count),
     ];
 }
 
@@ -212,12 +215,13 @@ impl Receiver {
     async fn land(
         &self,
         records: &[Record],
+        unparsed: &[Unparsed],
         budget: Duration,
     ) -> Result<LandReport, StorageFailure> {
         match tokio::time::timeout(
             budget,
             self.lander
-                .land(records, &[], ObjectNaming::Content { tag: OBJECT_TAG }),
+                .land(records, unparsed, ObjectNaming::Content { tag: OBJECT_TAG }),
         )
         .await
         {
