@@ -1143,5 +1143,6 @@ async fn sample_function_url_payloads_run_through_the_router() {
     assert_eq!(ids.len(), 4, "{ids:?}");
 }
 
+mod budget;
 mod exact_ids;
 mod partial;

@@ -244,7 +244,10 @@ async fn bulk_inner(
         }
     }
     let budget = receiver.land_budget(context.as_ref().map(|c| &c.0));
-    match receiver.land(&records, &unparsed, budget).await {
+    match receiver
+        .land(&records, &unparsed, &request_id, budget)
+        .await
+    {
         Ok(report) => {
             let mut stored = records.iter();
             let results: Vec<ItemResult<'_>> = items

@@ -38,6 +38,11 @@ pub struct ReceiverConfig {
     /// `TRIBUTARY_STRIVACITY_LAND_TIMEOUT_SECONDS` (default 20): the longest we wait for S3 before answering
     /// with the protocol's retryable error (also bounded by the Lambda deadline).
     pub land_timeout: Duration,
+    /// `TRIBUTARY_STRIVACITY_UPLOAD_CONCURRENCY` (default 32): objects of one request written to S3 at once. A
+    /// request spanning many hours is one object per hour; S3 takes thousands of writes a second per prefix and a
+    /// Lambda's network is idle while it waits, so many small writes in flight is what keeps a request inside
+    /// its time budget.
+    pub upload_concurrency: usize,
     /// `TRIBUTARY_SAFETY_MARGIN_SECONDS` (default 2 here): answer this long before the Lambda deadline.
     pub safety_margin: Duration,
     /// `TRIBUTARY_STRIVACITY_BULK_BUSY_STATUS` (`503` or `429`, default `503`).
@@ -59,6 +64,7 @@ impl ReceiverConfig {
             secrets_ttl: Duration::from_secs(300),
             limits: Limits::default(),
             land_timeout: Duration::from_secs(20),
+            upload_concurrency: 32,
             safety_margin: Duration::from_secs(2),
             bulk_busy_status: BulkBusyStatus::Unavailable,
             cluster: ClusterInfo::default(),
@@ -117,6 +123,13 @@ impl ReceiverConfig {
             d.land_timeout.as_secs(),
             "the longest wait for S3 before answering with the retryable error",
         );
+        let upload_concurrency = reader.whole(
+            "TRIBUTARY_STRIVACITY_UPLOAD_CONCURRENCY",
+            d.upload_concurrency as u64,
+            1..=256,
+            "objects",
+            "objects of one request written to S3 at once",
+        ) as usize;
         let bulk_busy_status = reader.choice(
             "TRIBUTARY_STRIVACITY_BULK_BUSY_STATUS",
             "503",
@@ -186,6 +199,7 @@ impl ReceiverConfig {
             secrets_ttl,
             limits,
             land_timeout,
+            upload_concurrency,
             safety_margin,
             bulk_busy_status,
             cluster: ClusterInfo {

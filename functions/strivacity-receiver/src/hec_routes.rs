@@ -213,7 +213,10 @@ async fn hec_ingest_inner(
     }
     let budget = receiver.land_budget(context.as_ref().map(|c| &c.0));
     let total = records.len() + unparsed.len();
-    match receiver.land(&records, &unparsed, budget).await {
+    match receiver
+        .land(&records, &unparsed, &request_id, budget)
+        .await
+    {
         // Splunk's answer for a batch with a bad event: the first bad event's code and number, no ack id. Unlike
         // Splunk, which indexes the events before the bad one and drops the rest, everything the request
         // carried is already in S3 by now: the good events as records, the bad ones under `_unparsed`. A

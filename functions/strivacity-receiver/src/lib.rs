@@ -25,6 +25,7 @@ pub mod hec;
 mod hec_routes;
 mod ingest;
 pub mod mapping;
+mod progress;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +52,7 @@ use crate::hec_routes::{hec_ack, hec_event, hec_health, hec_raw, hec_response};
 /// The collector name stamped into every record and metric.
 pub const FUNCTION: &str = "strivacity-receiver";
 
-/// The `<tag>` of every object id: `push-<digest of the event ids>`.
+/// The start of every object id: `push-<digest of the request>-<digest of the event ids>`.
 pub const OBJECT_TAG: &str = "push";
 
 /// Metric names of the receiver, next to the shared ones.
@@ -109,6 +110,7 @@ pub struct Receiver {
     lander: Lander,
     credentials: CredentialSource,
     ack_ids: AckIds,
+    landed_chunks: progress::LandedChunks,
 }
 
 impl Receiver {
@@ -118,6 +120,7 @@ impl Receiver {
             lander,
             credentials,
             ack_ids: AckIds::default(),
+            landed_chunks: progress::LandedChunks::default(),
         }
     }
 
@@ -144,7 +147,8 @@ impl Receiver {
             config.prefix.clone(),
             FUNCTION,
             config.gzip_level,
-        );
+        )
+        .with_concurrency(config.upload_concurrency);
         let credentials = CredentialSource::Secrets {
             cache: Arc::new(SecretsCache::new(secrets, config.secrets_ttl)),
             ids: config.secret_ids.clone(),
@@ -210,21 +214,41 @@ impl Receiver {
 
     /// Lands the records; a failure or a timeout is a storage failure, answered as retryable.
     ///
-    /// Objects are named by the ids of the events in them, with one tag for both protocols, so the same batch
-    /// delivered again (a retry, or a second integration pointed here) rewrites the same objects.
+    /// Objects are named by the request's content (`request_id`, a digest of its decoded body) and the ids of
+    /// the events in them: two requests share a key only if they carried the same bytes, and a retry of a
+    /// request finds the objects an earlier attempt wrote and leaves them, so it only writes what is missing
+    /// and gets further than the attempt before it however many hours the request spans.
     async fn land(
         &self,
         records: &[Record],
         unparsed: &[Unparsed],
+        request_id: &str,
         budget: Duration,
     ) -> Result<LandReport, StorageFailure> {
-        match tokio::time::timeout(
-            budget,
-            self.lander
-                .land(records, unparsed, ObjectNaming::Content { tag: OBJECT_TAG }),
-        )
-        .await
-        {
+        let tag = format!("{OBJECT_TAG}-{request_id}");
+        let naming = ObjectNaming::Once { tag: &tag };
+        let landing = async {
+            let Some(chunks) = progress::chunks(records) else {
+                return self.lander.land(records, unparsed, naming).await;
+            };
+            // Chunk by chunk, remembering each, so a retry that runs out of time again still gets further.
+            let done = self.landed_chunks.landed(request_id);
+            let mut report = LandReport::default();
+            for (n, chunk) in chunks.iter().enumerate() {
+                if done.contains(&n) {
+                    continue;
+                }
+                let unparsed = if n == 0 { unparsed } else { &[] };
+                progress::add(
+                    &mut report,
+                    self.lander.land(chunk, unparsed, naming).await?,
+                );
+                self.landed_chunks.mark(request_id, n);
+            }
+            self.landed_chunks.forget(request_id);
+            Ok(report)
+        };
+        match tokio::time::timeout(budget, landing).await {
             Ok(Ok(report)) => Ok(report),
             Ok(Err(error)) => Err(StorageFailure::Failed(error)),
             Err(_) => Err(StorageFailure::TimedOut(budget)),
