@@ -31,6 +31,8 @@ pub enum HecCode {
     IndexedFieldsError,
     QueryStringAuthDisabled,
     Healthy,
+    /// `/health` while the last write to storage failed: Splunk's answer when its queues are full.
+    Unhealthy,
     /// HTTP 413: the body, its inflated size or its event count is over a limit.
     TooLarge,
     /// HTTP 415: a `Content-Encoding` other than gzip.
@@ -59,6 +61,7 @@ impl HecCode {
             HecCode::IndexedFieldsError => 15,
             HecCode::QueryStringAuthDisabled => 16,
             HecCode::Healthy => 17,
+            HecCode::Unhealthy => 9,
             HecCode::TooLarge => 413,
             HecCode::UnsupportedEncoding => 415,
             HecCode::NotFound => 404,
@@ -80,7 +83,7 @@ impl HecCode {
             | HecCode::IndexedFieldsError
             | HecCode::QueryStringAuthDisabled => StatusCode::BAD_REQUEST,
             HecCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-            HecCode::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            HecCode::ServerBusy | HecCode::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
             HecCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HecCode::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HecCode::NotFound => StatusCode::NOT_FOUND,
@@ -105,6 +108,7 @@ impl HecCode {
             HecCode::IndexedFieldsError => "Error in handling indexed fields",
             HecCode::QueryStringAuthDisabled => "Query string authorization is not enabled",
             HecCode::Healthy => "HEC is healthy",
+            HecCode::Unhealthy => "HEC is unhealthy, queues are full",
             HecCode::TooLarge => "Request entity too large",
             HecCode::UnsupportedEncoding => "Unsupported content encoding",
             HecCode::NotFound => "The requested URL was not found on this server.",
@@ -485,18 +489,20 @@ pub fn parse_ack_query(body: &[u8]) -> Result<Vec<u64>, HecCode> {
         .map_err(|_| HecCode::InvalidDataFormat)
 }
 
-/// The answer to an acknowledgement query. We answer only after the batch is in S3, so every ack id we
-/// handed out is already durable, and ids we never handed out (another instance issued them) are too.
-pub fn ack_status_body(acks: &[u64]) -> String {
+/// The answer to an acknowledgement query: `true` for the ids this channel was handed (each only after its batch
+/// was in S3, so each is durable), `false` for any other.
+pub fn ack_status_body(acks: &[u64], issued: impl Fn(u64) -> bool) -> String {
     let statuses: Map<String, Value> = acks
         .iter()
-        .map(|id| (id.to_string(), Value::Bool(true)))
+        .map(|id| (id.to_string(), Value::Bool(issued(*id))))
         .collect();
     serde_json::json!({ "acks": statuses }).to_string()
 }
 
-/// Ack ids, counted per channel as Splunk does. Kept in memory: a Lambda instance numbers only its own
-/// answers, which is harmless because every id is acknowledged as soon as it is handed out.
+/// Ack ids, counted per channel as Splunk does, so the ids a channel was handed are exactly those below its
+/// counter: a bounded record of what was issued. Kept in memory: a Lambda instance knows only its own answers, so
+/// an ack query that reaches another instance hears `false` and the sender resends the batch, which lands under
+/// the same keys (no duplicate) — the same as Splunk behind a load balancer without sticky channels.
 pub struct AckIds {
     next: Mutex<HashMap<String, u64>>,
     max_channels: usize,
@@ -527,6 +533,12 @@ impl AckIds {
         let id = *counter;
         *counter += 1;
         id
+    }
+
+    /// Whether `id` was handed out on `channel` (and not forgotten since, see [`AckIds::next`]).
+    pub fn issued(&self, channel: &str, id: u64) -> bool {
+        let next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        next.get(channel).is_some_and(|counter| id < *counter)
     }
 }
 
@@ -784,14 +796,21 @@ mod tests {
     }
 
     #[test]
-    fn ack_queries_answer_true_for_every_id() {
+    fn ack_queries_answer_true_only_for_issued_ids() {
         assert_eq!(parse_ack_query(br#"{"acks":[0,1,2]}"#).unwrap(), [0, 1, 2]);
         assert_eq!(
             parse_ack_query(br#"{"acks":"x"}"#),
             Err(HecCode::InvalidDataFormat)
         );
         assert_eq!(parse_ack_query(b""), Err(HecCode::NoData));
-        assert_eq!(ack_status_body(&[0, 2]), r#"{"acks":{"0":true,"2":true}}"#);
+        let ids = AckIds::new(10);
+        ids.next("a");
+        ids.next("a");
+        assert_eq!(
+            ack_status_body(&[0, 1, 2], |id| ids.issued("a", id)),
+            r#"{"acks":{"0":true,"1":true,"2":false}}"#
+        );
+        assert!(!ids.issued("b", 0));
     }
 
     #[test]

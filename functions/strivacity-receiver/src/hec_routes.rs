@@ -276,14 +276,15 @@ pub(crate) async fn hec_ack(
         let body = read_body(body, &headers, &receiver.config.limits)
             .await
             .map_err(|e| hec_body_error(&e))?;
-        hec::parse_ack_query(&body).map_err(HecReply::new)
+        let acks = hec::parse_ack_query(&body).map_err(HecReply::new)?;
+        Ok((channel.expect("checked above"), acks))
     }
     .await;
     match reply {
-        Ok(acks) => (
+        Ok((channel, acks)) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
-            hec::ack_status_body(&acks),
+            hec::ack_status_body(&acks, |id| receiver.ack_ids.issued(&channel, id)),
         )
             .into_response(),
         Err(reply) => hec_response(&reply),
@@ -291,7 +292,13 @@ pub(crate) async fn hec_ack(
 }
 
 /// Splunk's health endpoint ignores the token in practice (whatever its documentation says), and so do we:
-/// load balancers probe it without one.
-pub(crate) async fn hec_health() -> Response {
-    hec_response(&HecReply::new(HecCode::Healthy))
+/// load balancers probe it without one. It answers code 9 while the last write to storage failed (Splunk's
+/// answer when it cannot take data), so a sender that checks health before sending waits instead of sending
+/// into an outage. In Lambda each instance knows only its own writes.
+pub(crate) async fn hec_health(State(receiver): State<Arc<Receiver>>) -> Response {
+    if receiver.storage_failing() {
+        hec_response(&HecReply::new(HecCode::Unhealthy))
+    } else {
+        hec_response(&HecReply::new(HecCode::Healthy))
+    }
 }

@@ -111,6 +111,8 @@ pub struct Receiver {
     credentials: CredentialSource,
     ack_ids: AckIds,
     landed_chunks: progress::LandedChunks,
+    /// Whether the last write to storage failed (for `/health`).
+    storage_failed: std::sync::atomic::AtomicBool,
 }
 
 impl Receiver {
@@ -121,6 +123,7 @@ impl Receiver {
             credentials,
             ack_ids: AckIds::default(),
             landed_chunks: progress::LandedChunks::default(),
+            storage_failed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -248,11 +251,20 @@ impl Receiver {
             self.landed_chunks.forget(request_id);
             Ok(report)
         };
-        match tokio::time::timeout(budget, landing).await {
+        let result = match tokio::time::timeout(budget, landing).await {
             Ok(Ok(report)) => Ok(report),
             Ok(Err(error)) => Err(StorageFailure::Failed(error)),
             Err(_) => Err(StorageFailure::TimedOut(budget)),
-        }
+        };
+        self.storage_failed
+            .store(result.is_err(), std::sync::atomic::Ordering::Relaxed);
+        result
+    }
+
+    /// Whether the last write to storage failed or ran out of time.
+    fn storage_failing(&self) -> bool {
+        self.storage_failed
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
