@@ -1146,4 +1146,5 @@ async fn sample_function_url_payloads_run_through_the_router() {
 mod budget;
 mod exact_ids;
 mod fidelity;
+mod host;
 mod partial;

@@ -200,26 +200,35 @@ async fn bulk_inner(
     )
     .map_err(|error| reject(error, "content_type"))?;
     let limits = receiver.config.limits;
-    let body = read_body(body, headers, &limits).await.map_err(|error| {
-        let es = match &error {
-            BodyError::TooLarge { .. } | BodyError::DecompressedTooLarge { .. } => EsError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "content_too_long_exception",
-                error.to_string(),
-            ),
-            BodyError::UnsupportedEncoding(_) => EsError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "illegal_argument_exception",
-                error.to_string(),
-            ),
-            BodyError::BadGzip(_) | BodyError::Unreadable(_) => EsError::new(
-                StatusCode::BAD_REQUEST,
-                "parse_exception",
-                error.to_string(),
-            ),
-        };
-        reject(es, "body")
-    })?;
+    let body = read_body(body, headers, &limits, receiver.config.body_read_timeout)
+        .await
+        .map_err(|error| {
+            let es = match &error {
+                BodyError::TooLarge { .. } | BodyError::DecompressedTooLarge { .. } => {
+                    EsError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "content_too_long_exception",
+                        error.to_string(),
+                    )
+                }
+                BodyError::UnsupportedEncoding(_) => EsError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "illegal_argument_exception",
+                    error.to_string(),
+                ),
+                BodyError::TimedOut(_) => EsError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "timeout_exception",
+                    error.to_string(),
+                ),
+                BodyError::BadGzip(_) | BodyError::Unreadable(_) => EsError::new(
+                    StatusCode::BAD_REQUEST,
+                    "parse_exception",
+                    error.to_string(),
+                ),
+            };
+            reject(es, "body")
+        })?;
     let items = bulk::parse_bulk(&body, url_index, limits.max_events)
         .map_err(|error| reject(error, "data"))?;
     let request_id = request_digest("bulk", url_index.unwrap_or_default(), &body);

@@ -37,6 +37,8 @@ pub enum HecCode {
     TooLarge,
     /// HTTP 415: a `Content-Encoding` other than gzip.
     UnsupportedEncoding,
+    /// HTTP 408: the body did not arrive within its read timeout.
+    RequestTimeout,
     /// HTTP 404: not a HEC endpoint (Splunk puts the HTTP status in `code` here).
     NotFound,
     /// HTTP 405: a HEC endpoint with the wrong method.
@@ -64,6 +66,7 @@ impl HecCode {
             HecCode::Unhealthy => 9,
             HecCode::TooLarge => 413,
             HecCode::UnsupportedEncoding => 415,
+            HecCode::RequestTimeout => 408,
             HecCode::NotFound => 404,
             HecCode::MethodNotAllowed => 405,
         }
@@ -86,6 +89,7 @@ impl HecCode {
             HecCode::ServerBusy | HecCode::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
             HecCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HecCode::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            HecCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             HecCode::NotFound => StatusCode::NOT_FOUND,
             HecCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
@@ -111,6 +115,7 @@ impl HecCode {
             HecCode::Unhealthy => "HEC is unhealthy, queues are full",
             HecCode::TooLarge => "Request entity too large",
             HecCode::UnsupportedEncoding => "Unsupported content encoding",
+            HecCode::RequestTimeout => "Request timed out",
             HecCode::NotFound => "The requested URL was not found on this server.",
             HecCode::MethodNotAllowed => "Method not allowed",
         }

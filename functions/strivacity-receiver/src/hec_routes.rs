@@ -93,6 +93,7 @@ fn hec_body_error(error: &BodyError) -> HecReply {
             HecReply::new(HecCode::TooLarge)
         }
         BodyError::UnsupportedEncoding(_) => HecReply::new(HecCode::UnsupportedEncoding),
+        BodyError::TimedOut(_) => HecReply::new(HecCode::RequestTimeout),
         BodyError::BadGzip(_) | BodyError::Unreadable(_) => hec::ParseError::InvalidDataFormat {
             event: 0,
             reason: String::new(),
@@ -171,7 +172,7 @@ async fn hec_ingest_inner(
         ));
     }
     let limits = receiver.config.limits;
-    let body = read_body(body, headers, &limits)
+    let body = read_body(body, headers, &limits, receiver.config.body_read_timeout)
         .await
         .map_err(|error| Handled::rejected(hec_body_error(&error), "body", error.to_string()))?;
     let (envelopes, meta) = match endpoint {
@@ -273,9 +274,14 @@ pub(crate) async fn hec_ack(
         if channel.is_none() {
             return Err(HecReply::new(HecCode::ChannelMissing));
         }
-        let body = read_body(body, &headers, &receiver.config.limits)
-            .await
-            .map_err(|e| hec_body_error(&e))?;
+        let body = read_body(
+            body,
+            &headers,
+            &receiver.config.limits,
+            receiver.config.body_read_timeout,
+        )
+        .await
+        .map_err(|e| hec_body_error(&e))?;
         let acks = hec::parse_ack_query(&body).map_err(HecReply::new)?;
         Ok((channel.expect("checked above"), acks))
     }

@@ -129,6 +129,7 @@ pub(crate) async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limits: &Limits,
+    timeout: std::time::Duration,
 ) -> Result<Bytes, BodyError> {
     let encoding = Encoding::from_header(
         headers
@@ -145,8 +146,10 @@ pub(crate) async fn read_body(
         });
     }
     let limited = http_body_util::Limited::new(body, limits.max_body_bytes);
-    let bytes = http_body_util::BodyExt::collect(limited)
+    // A sender that stalls mid-body must not hold the request (and its connection) open for ever.
+    let bytes = tokio::time::timeout(timeout, http_body_util::BodyExt::collect(limited))
         .await
+        .map_err(|_| BodyError::TimedOut(timeout))?
         .map_err(|error| {
             if error.is::<http_body_util::LengthLimitError>() {
                 BodyError::TooLarge {

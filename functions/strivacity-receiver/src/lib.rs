@@ -23,6 +23,7 @@ pub mod classify;
 pub mod config;
 pub mod hec;
 mod hec_routes;
+pub mod host;
 mod ingest;
 pub mod mapping;
 mod progress;
