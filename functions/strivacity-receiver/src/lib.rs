@@ -93,9 +93,18 @@ pub enum CredentialSource {
     Secrets {
         cache: Arc<SecretsCache>,
         ids: Vec<String>,
+        /// The credentials parsed from the secret values last read, reused until the cache hands out new values
+        /// (after its TTL), so a request costs no parsing and no hashing of the configured credentials.
+        parsed: std::sync::Mutex<Option<ParsedCredentials>>,
     },
     /// Fixed credentials (benchmarks and tests that do not exercise Secrets Manager).
     Fixed(Arc<Credentials>),
+}
+
+/// Credentials parsed from these secret values.
+pub struct ParsedCredentials {
+    values: Vec<Arc<tributary_shared::secrets::SecretValue>>,
+    credentials: Arc<Credentials>,
 }
 
 /// Credentials as loaded for one request, and whether some secret could not be read (then a rejected
@@ -156,6 +165,7 @@ impl Receiver {
         let credentials = CredentialSource::Secrets {
             cache: Arc::new(SecretsCache::new(secrets, config.secrets_ttl)),
             ids: config.secret_ids.clone(),
+            parsed: std::sync::Mutex::new(None),
         };
         Receiver::new(config, lander, credentials)
     }
@@ -174,7 +184,7 @@ impl Receiver {
                 credentials: credentials.clone(),
                 incomplete: false,
             }),
-            CredentialSource::Secrets { cache, ids } => {
+            CredentialSource::Secrets { cache, ids, parsed } => {
                 let mut values = Vec::with_capacity(ids.len());
                 let mut last_error = None;
                 for id in ids {
@@ -191,15 +201,30 @@ impl Receiver {
                         return Err(error);
                     }
                 }
-                let credentials = Credentials::from_secrets(values.iter().map(|v| v.as_ref()));
-                if credentials.is_empty() {
-                    tracing::error!(
-                        message = "No HEC token, API key or Basic user is configured; every request is refused.",
-                        secrets = ids.len()
-                    );
+                let mut parsed = parsed.lock().unwrap_or_else(|e| e.into_inner());
+                let same = parsed.as_ref().is_some_and(|p| {
+                    p.values.len() == values.len()
+                        && p.values.iter().zip(&values).all(|(a, b)| Arc::ptr_eq(a, b))
+                });
+                if !same {
+                    let credentials = Credentials::from_secrets(values.iter().map(|v| v.as_ref()));
+                    if credentials.is_empty() {
+                        tracing::error!(
+                            message = "No HEC token, API key or Basic user is configured; every request is refused.",
+                            secrets = ids.len()
+                        );
+                    }
+                    *parsed = Some(ParsedCredentials {
+                        values,
+                        credentials: Arc::new(credentials),
+                    });
                 }
+                let credentials = parsed
+                    .as_ref()
+                    .map(|p| p.credentials.clone())
+                    .expect("parsed above");
                 Ok(LoadedCredentials {
-                    credentials: Arc::new(credentials),
+                    credentials,
                     incomplete: last_error.is_some(),
                 })
             }
