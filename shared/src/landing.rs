@@ -35,6 +35,11 @@ pub enum ObjectNaming<'a> {
     /// crashed session wrote there, whatever its flush boundaries were. The one scheme whose overwrite replaces
     /// instead of keeping the union: see [`object::ObjectWriter::superseding`] for why nothing is lost.
     FirstEvent { tag: &'a str },
+    /// `<tag>-<digest of the event ids in the object>`, where `tag` itself names the whole content it came from
+    /// (a push receiver's digest of the request body). A key that already exists was written from the very same
+    /// content, so it already holds this object's records: a retry leaves it as it is instead of reading it back
+    /// and rewriting it, and so gets further than the attempt before it.
+    Once { tag: &'a str },
     /// `<tag>` exactly. For re-fetchable windows (EasySend): the tag names the window, so a re-fetch overwrites
     /// the window's objects with a superset.
     Fixed { tag: &'a str },
@@ -43,7 +48,7 @@ pub enum ObjectNaming<'a> {
 impl ObjectNaming<'_> {
     fn object_id<'r>(&self, ids: impl Iterator<Item = &'r str>) -> String {
         match *self {
-            ObjectNaming::Content { tag } => {
+            ObjectNaming::Content { tag } | ObjectNaming::Once { tag } => {
                 let mut joined = Vec::with_capacity(64 * 1024);
                 for id in ids {
                     joined.extend_from_slice(id.as_bytes());
@@ -62,6 +67,7 @@ impl ObjectNaming<'_> {
     fn tag(&self) -> &str {
         match *self {
             ObjectNaming::Content { tag }
+            | ObjectNaming::Once { tag }
             | ObjectNaming::FirstEvent { tag }
             | ObjectNaming::Fixed { tag } => tag,
         }
@@ -126,7 +132,12 @@ pub struct Lander {
     prefix: String,
     collector: &'static str,
     gzip_level: u32,
+    /// Objects of one batch written at once.
+    concurrency: usize,
 }
+
+/// Objects of one batch written at once unless a collector says otherwise.
+const DEFAULT_CONCURRENCY: usize = 4;
 
 /// One batch's objects, by partition, before they are written.
 struct Objects {
@@ -148,7 +159,15 @@ impl Lander {
             prefix: prefix.into(),
             collector,
             gzip_level,
+            concurrency: DEFAULT_CONCURRENCY,
         }
+    }
+
+    /// Writes up to `objects` objects of a batch at once (at least one). A push receiver whose request may span
+    /// thousands of hours needs more than the default to answer within its time budget.
+    pub fn with_concurrency(mut self, objects: usize) -> Self {
+        self.concurrency = objects.max(1);
+        self
     }
 
     pub fn bucket(&self) -> &str {
@@ -250,6 +269,9 @@ impl Lander {
             if matches!(naming, ObjectNaming::FirstEvent { .. }) {
                 object = object.superseding();
             }
+            if matches!(naming, ObjectNaming::Once { .. }) {
+                object = object.written_once();
+            }
             for record in &group {
                 object.push(&record.id, |out| record.to_line(out, &stamp));
             }
@@ -265,6 +287,9 @@ impl Lander {
                 .object_id(ids.iter().map(String::as_str));
             let mut object =
                 ObjectWriter::new(self, partition.key(&self.prefix, &object_id), usize::MAX);
+            if matches!(naming, ObjectNaming::Once { .. }) {
+                object = object.written_once();
+            }
             for (item, id) in unparsed.iter().zip(&ids) {
                 object.push(id, |out| item.to_line(out, &stamp));
             }
@@ -273,7 +298,7 @@ impl Lander {
         objects
     }
 
-    /// Writes every object of a batch (four at a time) and reports them together.
+    /// Writes every object of a batch (`concurrency` at a time) and reports them together.
     async fn write_all(&self, objects: Objects) -> Result<LandReport, LandError> {
         let total: usize = objects.open.values().map(ObjectWriter::lines).sum();
         let results: Vec<_> = stream::iter(objects.open)
@@ -282,7 +307,7 @@ impl Lander {
                 let lines = object.lines();
                 (partition, key, lines, object.finish(self).await)
             })
-            .buffer_unordered(4)
+            .buffer_unordered(self.concurrency)
             .collect()
             .await;
 

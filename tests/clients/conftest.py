@@ -54,6 +54,16 @@ class Receiver:
                 records.append(json.loads(line))
         return records
 
+    def unparsed(self):
+        """Every line kept under `_unparsed` (what a request carried that could not be an event)."""
+        lines = []
+        for key in self.keys():
+            if "/event_type=_unparsed/" not in key:
+                continue
+            body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            lines.extend(json.loads(line) for line in gzip.decompress(body).decode("utf-8").splitlines())
+        return lines
+
     def records_with_ids(self, ids):
         wanted = set(ids)
         return [r for r in self.records() if r["event"]["id"] in wanted]

@@ -1,6 +1,7 @@
 """The official Elasticsearch Python client against the receiver: product check, info, ping and the bulk
 helpers (which send PUT /_bulk with the versioned vendor content type)."""
 
+import json
 import uuid
 
 import pytest
@@ -70,3 +71,20 @@ def test_a_wrong_api_key_is_refused_and_nothing_lands(receiver):
     with pytest.raises(AuthenticationException):
         helpers.bulk(es, [{"_index": "strivacity", "_source": account_event(f"wrong-{run}")}])
     assert receiver.records_with_ids([f"wrong-{run}"]) == []
+
+
+def test_bulk_without_raising_keeps_the_good_documents_and_reports_the_bad_one(receiver):
+    run = uuid.uuid4().hex[:8]
+    actions = [{"_index": "strivacity-account", "_source": account_event(f"pa-{run}-{i}")} for i in range(5)]
+    # An index name Elasticsearch refuses: an item error, not a whole-request one.
+    actions[2]["_index"] = "Strivacity-Bad"
+    success, errors = helpers.bulk(client(receiver), actions, raise_on_error=False)
+    assert success == 4
+    assert len(errors) == 1
+    assert errors[0]["index"]["status"] == 400
+    assert errors[0]["index"]["error"]["type"] == "invalid_index_name_exception"
+    landed = receiver.records_with_ids([f"pa-{run}-{i}" for i in range(5)])
+    assert sorted(r["event"]["id"] for r in landed) == [f"pa-{run}-{i}" for i in (0, 1, 3, 4)]
+    kept = [u for u in receiver.unparsed() if f"pa-{run}-2" in json.dumps(u)]
+    assert len(kept) == 1
+    assert "invalid_index_name_exception" in json.dumps(kept[0])

@@ -78,3 +78,19 @@ def test_an_unknown_token_is_refused_with_code_4(receiver):
         hec.send_data(account_event("never-lands"))
     assert error.value.response.status_code == 403
     assert error.value.response.json() == {"text": "Invalid token", "code": 4}
+
+
+def test_a_batch_with_a_bad_event_still_lands_the_good_ones(receiver):
+    run = uuid.uuid4().hex[:8]
+    hec = sender(receiver, compress=False)
+    events = [account_event(f"bad-{run}-0"), account_event(f"bad-{run}-1"), "", account_event(f"bad-{run}-3")]
+    with pytest.raises(requests.HTTPError) as error:
+        hec.send_data(events)
+    assert error.value.response.status_code == 400
+    assert error.value.response.json() == {
+        "text": "Event field cannot be blank",
+        "code": 13,
+        "invalid-event-number": 2,
+    }
+    landed = receiver.records_with_ids([f"bad-{run}-{i}" for i in (0, 1, 3)])
+    assert len(landed) == 3

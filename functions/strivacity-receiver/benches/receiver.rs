@@ -112,7 +112,7 @@ fn cpu_per_event() {
                     parse += t1 - t0;
                     let records: Vec<_> = envelopes
                         .iter()
-                        .map(|e| mapper.hec(e, request, now))
+                        .map(|e| mapper.hec(e.as_ref().unwrap(), request, now))
                         .collect();
                     map += t1.elapsed();
                     records
@@ -120,8 +120,10 @@ fn cpu_per_event() {
                     let items = bulk::parse_bulk(body.as_bytes(), None, 10_000).unwrap();
                     let t1 = Instant::now();
                     parse += t1 - t0;
-                    let records: Vec<_> =
-                        items.iter().map(|i| mapper.bulk(i, request, now)).collect();
+                    let records: Vec<_> = items
+                        .iter()
+                        .map(|i| mapper.bulk(i.as_ref().unwrap(), request, now))
+                        .collect();
                     map += t1.elapsed();
                     records
                 };

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 use tributary_shared::secrets::{Secret, SecretValue};
 
-/// What the sender put in its `Authorization` header.
-#[derive(PartialEq, Eq)]
+/// What the sender put in its `Authorization` header. Not comparable: the only comparison of a credential is the
+/// constant-time one in [`Credentials`].
 pub enum Presented {
     /// `Splunk <token>`.
     Splunk(Secret),

@@ -44,6 +44,8 @@ pub enum BodyError {
     BadGzip(String),
     #[error("request body could not be read: {0}")]
     Unreadable(String),
+    #[error("request body did not arrive within {0:?}")]
+    TimedOut(std::time::Duration),
 }
 
 /// How the body was encoded on the wire.

@@ -14,11 +14,14 @@ use serde_json::{Map, Value};
 pub const PRODUCT_HEADER: &str = "x-elastic-product";
 pub const PRODUCT: &str = "Elasticsearch";
 
-/// The bulk actions we accept. `update` and `delete` change documents that a receiver does not keep.
+/// The bulk actions. Only `index` and `create` are stored; `update` and `delete` change documents that a
+/// receiver does not keep, so each gets its own item error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Index,
     Create,
+    Update,
+    Delete,
 }
 
 impl Action {
@@ -26,6 +29,8 @@ impl Action {
         match self {
             Action::Index => "index",
             Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
         }
     }
 }
@@ -160,13 +165,36 @@ impl MediaType {
     }
 }
 
+/// A document the request carried that cannot be stored as an event: answered with its own item error, as
+/// Elasticsearch does, and kept under `_unparsed` with that error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedItem {
+    /// The action as the sender named it (`index`, `create`, `update`, `delete`).
+    pub action: &'static str,
+    pub index: String,
+    pub id: Option<String>,
+    pub error: EsError,
+    /// The 1-based line of the action.
+    pub line: usize,
+    /// The action line and its document line (if any) as sent.
+    pub raw: String,
+}
+
+/// One document of a request: storable, or refused with its own error.
+pub type Parsed = Result<BulkItem, RefusedItem>;
+
 /// Parses a `_bulk` body. `url_index` is the `{index}` of `/{index}/_bulk`, the default for action lines
 /// without `_index`.
+///
+/// What breaks the request's framing (a body without its final newline, an action line that is not JSON, an
+/// action without its document line) or the request as a whole (no index at all, too many documents) refuses
+/// the request, as Elasticsearch does; what is wrong with one document (its JSON, its index name, an action we
+/// do not keep) refuses that document alone and the others are stored.
 pub fn parse_bulk(
     body: &[u8],
     url_index: Option<&str>,
     max_events: usize,
-) -> Result<Vec<BulkItem>, EsError> {
+) -> Result<Vec<Parsed>, EsError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(EsError::bad_request(
             "action_request_validation_exception",
@@ -202,10 +230,7 @@ pub fn parse_bulk(
         }
         let (action, meta) = action_line(number, line)?;
         let index = match meta.get("_index") {
-            Some(Value::String(index)) => {
-                check_index_name(index)?;
-                index.clone()
-            }
+            Some(Value::String(index)) => index.clone(),
             Some(_) => {
                 return Err(EsError::bad_request(
                     "illegal_argument_exception",
@@ -229,32 +254,45 @@ pub fn parse_bulk(
                 ))
             }
         };
+        let action_text = String::from_utf8_lossy(line).into_owned();
+        let refuse = |error: EsError, raw: String| RefusedItem {
+            action: action.name(),
+            index: index.clone(),
+            id: id.clone(),
+            error,
+            line: number,
+            raw,
+        };
+        // `delete` is the one action without a document line.
+        if action == Action::Delete {
+            items.push(Err(refuse(unkept(number, action), action_text)));
+            continue;
+        }
         let Some((source_number, source)) = lines.next().filter(|(_, l)| !l.is_empty()) else {
             return Err(EsError::bad_request(
                 "illegal_argument_exception",
                 format!("Action/metadata line [{number}] has no document line after it"),
             ));
         };
-        let not_a_document = |why: String| {
-            EsError::bad_request(
-                "mapper_parsing_exception",
-                format!("failed to parse the document on line [{source_number}]: {why}"),
-            )
-        };
-        let raw: Box<RawValue> =
-            serde_json::from_slice(source).map_err(|e| not_a_document(e.to_string()))?;
-        if !raw.get().starts_with('{') {
-            return Err(not_a_document("it is not a JSON object".to_owned()));
+        let raw_pair = || format!("{action_text}\n{}", String::from_utf8_lossy(source));
+        if action == Action::Update {
+            items.push(Err(refuse(unkept(number, action), raw_pair())));
+            continue;
         }
-        let source: Value =
-            serde_json::from_str(raw.get()).map_err(|e| not_a_document(e.to_string()))?;
-        items.push(BulkItem {
-            action,
-            index,
-            id,
-            source,
-            raw,
-        });
+        if let Err(error) = check_index_name(&index) {
+            items.push(Err(refuse(error, raw_pair())));
+            continue;
+        }
+        match document(source_number, source) {
+            Ok((raw, source)) => items.push(Ok(BulkItem {
+                action,
+                index,
+                id,
+                source,
+                raw,
+            })),
+            Err(error) => items.push(Err(refuse(error, raw_pair()))),
+        }
     }
     if items.is_empty() {
         return Err(EsError::bad_request(
@@ -263,6 +301,35 @@ pub fn parse_bulk(
         ));
     }
     Ok(items)
+}
+
+/// The item error for an action that changes documents a receiver does not keep.
+fn unkept(number: usize, action: Action) -> EsError {
+    EsError::bad_request(
+        "illegal_argument_exception",
+        format!(
+            "Action/metadata line [{number}] uses [{}]; this endpoint receives events and accepts only [index] and [create]",
+            action.name()
+        ),
+    )
+}
+
+/// A document line: a JSON object, kept as written and parsed.
+fn document(number: usize, line: &[u8]) -> Result<(Box<RawValue>, Value), EsError> {
+    let not_a_document = |why: String| {
+        EsError::bad_request(
+            "document_parsing_exception",
+            format!("[{number}:1] failed to parse the document: {why}"),
+        )
+    };
+    let raw: Box<RawValue> =
+        serde_json::from_slice(line).map_err(|e| not_a_document(e.to_string()))?;
+    if !raw.get().starts_with('{') {
+        return Err(not_a_document("it is not a JSON object".to_owned()));
+    }
+    let source: Value =
+        serde_json::from_str(raw.get()).map_err(|e| not_a_document(e.to_string()))?;
+    Ok((raw, source))
 }
 
 fn action_line(number: usize, line: &[u8]) -> Result<(Action, Map<String, Value>), EsError> {
@@ -290,14 +357,8 @@ fn action_line(number: usize, line: &[u8]) -> Result<(Action, Map<String, Value>
     let action = match name.as_str() {
         "index" => Action::Index,
         "create" => Action::Create,
-        "update" | "delete" => {
-            return Err(EsError::bad_request(
-                "illegal_argument_exception",
-                format!(
-                    "Action/metadata line [{number}] uses [{name}]; this endpoint receives events and accepts only [index] and [create]"
-                ),
-            ))
-        }
+        "update" => Action::Update,
+        "delete" => Action::Delete,
         other => return Err(malformed(other)),
     };
     match meta {
@@ -346,16 +407,18 @@ pub fn check_index_name(name: &str) -> Result<(), EsError> {
     Ok(())
 }
 
-/// What the response says about one stored document.
+/// What the response says about one document: stored, or refused with its own error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemResult<'a> {
-    pub action: Action,
+    pub action: &'static str,
     pub index: &'a str,
-    pub id: &'a str,
+    /// The stored document's id; for a refused one, the `_id` the sender gave, if any.
+    pub id: Option<&'a str>,
+    pub error: Option<&'a EsError>,
 }
 
-/// The `_bulk` answer after every document is stored: one `created` item per document, in request order, with
-/// the keys in Elasticsearch's order.
+/// The `_bulk` answer after everything the request carried is stored: one item per document, in request order,
+/// `created` or its error, with the keys in Elasticsearch's order, and `errors: true` when any item failed.
 pub fn bulk_response(items: &[ItemResult<'_>], took_ms: u64) -> String {
     #[derive(Serialize)]
     struct Shards {
@@ -364,7 +427,7 @@ pub fn bulk_response(items: &[ItemResult<'_>], took_ms: u64) -> String {
         failed: u8,
     }
     #[derive(Serialize)]
-    struct Item<'a> {
+    struct Created<'a> {
         _index: &'a str,
         _id: &'a str,
         _version: u8,
@@ -373,6 +436,25 @@ pub fn bulk_response(items: &[ItemResult<'_>], took_ms: u64) -> String {
         _seq_no: usize,
         _primary_term: u8,
         status: u16,
+    }
+    #[derive(Serialize)]
+    struct Cause<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        reason: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Failed<'a> {
+        _index: &'a str,
+        _id: Option<&'a str>,
+        status: u16,
+        error: Cause<'a>,
+    }
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Item<'a> {
+        Created(Created<'a>),
+        Failed(Failed<'a>),
     }
     /// `{"<action>": {...}}`.
     struct Named<'a>(&'static str, Item<'a>);
@@ -390,32 +472,45 @@ pub fn bulk_response(items: &[ItemResult<'_>], took_ms: u64) -> String {
         errors: bool,
         items: Vec<Named<'a>>,
     }
+    let errors = items.iter().any(|item| item.error.is_some());
+    let mut seq = 0;
     let items = items
         .iter()
-        .enumerate()
-        .map(|(seq, item)| {
-            Named(
-                item.action.name(),
-                Item {
+        .map(|item| {
+            let body = match item.error {
+                Some(error) => Item::Failed(Failed {
                     _index: item.index,
                     _id: item.id,
-                    _version: 1,
-                    result: "created",
-                    _shards: Shards {
-                        total: 1,
-                        successful: 1,
-                        failed: 0,
+                    status: error.status.as_u16(),
+                    error: Cause {
+                        kind: error.kind,
+                        reason: &error.reason,
                     },
-                    _seq_no: seq,
-                    _primary_term: 1,
-                    status: 201,
-                },
-            )
+                }),
+                None => {
+                    seq += 1;
+                    Item::Created(Created {
+                        _index: item.index,
+                        _id: item.id.unwrap_or_default(),
+                        _version: 1,
+                        result: "created",
+                        _shards: Shards {
+                            total: 1,
+                            successful: 1,
+                            failed: 0,
+                        },
+                        _seq_no: seq - 1,
+                        _primary_term: 1,
+                        status: 201,
+                    })
+                }
+            };
+            Named(item.action, body)
         })
         .collect();
     serde_json::to_string(&Response {
         took: took_ms,
-        errors: false,
+        errors,
         items,
     })
     .expect("a bulk response always serializes")
@@ -499,8 +594,55 @@ pub fn no_handler(method: &str, path: &str) -> EsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const MAX: usize = 100;
+
+    fn stored(items: Vec<Parsed>) -> Vec<BulkItem> {
+        items.into_iter().map(|i| i.expect("stored")).collect()
+    }
+
+    #[test]
+    fn a_bad_document_is_refused_alone_and_the_others_are_stored() {
+        let body = concat!(
+            "{\"index\":{\"_index\":\"x\"}}\n{\"eventId\":\"a\"}\n",
+            "{\"index\":{\"_index\":\"x\",\"_id\":\"bad\"}}\n{\"eventId\":\n",
+            "{\"index\":{\"_index\":\"x\"}}\n[1,2]\n",
+            "{\"index\":{\"_index\":\"Upper\"}}\n{}\n",
+            "{\"update\":{\"_index\":\"x\",\"_id\":\"u\"}}\n{\"doc\":{}}\n",
+            "{\"delete\":{\"_index\":\"x\",\"_id\":\"d\"}}\n",
+            "{\"create\":{\"_index\":\"x\"}}\n{\"eventId\":\"b\"}\n",
+        );
+        let items = parse_bulk(body.as_bytes(), None, MAX).unwrap();
+        let kinds: Vec<Result<&str, &str>> = items
+            .iter()
+            .map(|i| match i {
+                Ok(item) => Ok(item.action.name()),
+                Err(refused) => Err(refused.error.kind),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                Ok("index"),
+                Err("document_parsing_exception"),
+                Err("document_parsing_exception"),
+                Err("invalid_index_name_exception"),
+                Err("illegal_argument_exception"),
+                Err("illegal_argument_exception"),
+                Ok("create"),
+            ]
+        );
+        let bad = items[1].as_ref().unwrap_err();
+        assert_eq!(bad.id.as_deref(), Some("bad"));
+        assert_eq!(bad.line, 3);
+        assert_eq!(
+            bad.raw,
+            "{\"index\":{\"_index\":\"x\",\"_id\":\"bad\"}}\n{\"eventId\":"
+        );
+        let delete = items[5].as_ref().unwrap_err();
+        assert_eq!((delete.action, delete.line), ("delete", 11));
+    }
 
     #[test]
     fn index_and_create_pairs_become_items_in_order() {
@@ -510,7 +652,7 @@ mod tests {
             "{\"create\":{\"_id\":\"given\"}}\n",
             "{\"eventId\":\"b\"}\n",
         );
-        let items = parse_bulk(body.as_bytes(), Some("fallback"), MAX).unwrap();
+        let items = stored(parse_bulk(body.as_bytes(), Some("fallback"), MAX).unwrap());
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].action, Action::Index);
         assert_eq!(items[0].index, "strivacity-account");
@@ -524,14 +666,14 @@ mod tests {
     #[test]
     fn crlf_and_blank_lines_between_pairs_are_tolerated() {
         let body = "{\"index\":{\"_index\":\"x\"}}\r\n{\"a\":1}\r\n\n{\"index\":{}}\n{\"a\":2}\n";
-        let items = parse_bulk(body.as_bytes(), Some("y"), MAX).unwrap();
+        let items = stored(parse_bulk(body.as_bytes(), Some("y"), MAX).unwrap());
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].index, "y");
     }
 
     #[test]
     fn whole_request_errors_name_what_is_wrong() {
-        let cases: [(&str, Option<&str>, &str); 9] = [
+        let cases: [(&str, Option<&str>, &str); 5] = [
             ("", None, "action_request_validation_exception"),
             (
                 "{\"index\":{}}\n{\"a\":1}",
@@ -544,31 +686,11 @@ mod tests {
                 "action_request_validation_exception",
             ),
             (
-                "{\"index\":{\"_index\":\"x\"}}\n{\"a\":\n",
-                None,
-                "mapper_parsing_exception",
-            ),
-            (
-                "{\"index\":{\"_index\":\"x\"}}\n[1,2]\n",
-                None,
-                "mapper_parsing_exception",
-            ),
-            (
-                "{\"update\":{\"_index\":\"x\"}}\n{\"doc\":{}}\n",
-                None,
-                "illegal_argument_exception",
-            ),
-            (
                 "{\"upsert\":{}}\n{}\n",
                 Some("x"),
                 "illegal_argument_exception",
             ),
             ("not json\n{}\n", Some("x"), "x_content_parse_exception"),
-            (
-                "{\"index\":{\"_index\":\"Upper\"}}\n{}\n",
-                None,
-                "invalid_index_name_exception",
-            ),
         ];
         for (body, index, kind) in cases {
             let err = parse_bulk(body.as_bytes(), index, MAX).unwrap_err();
@@ -639,29 +761,41 @@ mod tests {
     }
 
     #[test]
-    fn bulk_response_lists_one_created_item_per_document() {
+    fn bulk_response_lists_one_item_per_document_with_its_own_error() {
+        let refused = EsError::bad_request("document_parsing_exception", "bad JSON");
         let items = [
             ItemResult {
-                action: Action::Index,
+                action: "index",
                 index: "a",
-                id: "id1",
+                id: Some("id1"),
+                error: None,
             },
             ItemResult {
-                action: Action::Create,
+                action: "index",
+                index: "a",
+                id: None,
+                error: Some(&refused),
+            },
+            ItemResult {
+                action: "create",
                 index: "b",
-                id: "id2",
+                id: Some("id2"),
+                error: None,
             },
         ];
         let text = bulk_response(&items, 3);
-        assert!(text.starts_with(r#"{"took":3,"errors":false,"items":[{"index":{"_index":"a","_id":"id1","_version":1,"result":"created""#), "{text}");
+        assert!(text.starts_with(r#"{"took":3,"errors":true,"items":[{"index":{"_index":"a","_id":"id1","_version":1,"result":"created""#), "{text}");
         let body: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(body["errors"], false);
-        assert_eq!(body["took"], 3);
-        assert_eq!(body["items"][0]["index"]["_id"], "id1");
         assert_eq!(body["items"][0]["index"]["status"], 201);
-        assert_eq!(body["items"][1]["create"]["_index"], "b");
-        assert_eq!(body["items"][1]["create"]["_seq_no"], 1);
-        assert_eq!(body["items"][1]["create"]["result"], "created");
+        assert_eq!(
+            body["items"][1]["index"],
+            json!({"_index": "a", "_id": null, "status": 400,
+                   "error": {"type": "document_parsing_exception", "reason": "bad JSON"}})
+        );
+        assert_eq!(body["items"][2]["create"]["_index"], "b");
+        assert_eq!(body["items"][2]["create"]["_seq_no"], 1);
+        let clean = bulk_response(&items[..1], 1);
+        assert!(clean.contains(r#""errors":false"#), "{clean}");
     }
 
     #[test]

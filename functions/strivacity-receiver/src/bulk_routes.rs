@@ -10,14 +10,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use chrono::Utc;
-use tributary_shared::record::Record;
+use tributary_shared::record::{Record, Unparsed};
 
 use crate::auth::{self, Presented, Verdict};
 use crate::body::BodyError;
 use crate::bulk::{self, EsError, ItemResult, MediaType};
 use crate::config::BulkBusyStatus;
 use crate::ingest::{read_body, record_outcome, request_digest, Handled};
-use crate::mapping::{Mapper, RequestInfo};
+use crate::mapping::{time_was_implausible, Mapper, RequestInfo, VENDOR};
 use crate::Receiver;
 
 /// A JSON answer in the media type the client asked for (the product header is added by the router).
@@ -200,26 +200,35 @@ async fn bulk_inner(
     )
     .map_err(|error| reject(error, "content_type"))?;
     let limits = receiver.config.limits;
-    let body = read_body(body, headers, &limits).await.map_err(|error| {
-        let es = match &error {
-            BodyError::TooLarge { .. } | BodyError::DecompressedTooLarge { .. } => EsError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "content_too_long_exception",
-                error.to_string(),
-            ),
-            BodyError::UnsupportedEncoding(_) => EsError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "illegal_argument_exception",
-                error.to_string(),
-            ),
-            BodyError::BadGzip(_) | BodyError::Unreadable(_) => EsError::new(
-                StatusCode::BAD_REQUEST,
-                "parse_exception",
-                error.to_string(),
-            ),
-        };
-        reject(es, "body")
-    })?;
+    let body = read_body(body, headers, &limits, receiver.config.body_read_timeout)
+        .await
+        .map_err(|error| {
+            let es = match &error {
+                BodyError::TooLarge { .. } | BodyError::DecompressedTooLarge { .. } => {
+                    EsError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "content_too_long_exception",
+                        error.to_string(),
+                    )
+                }
+                BodyError::UnsupportedEncoding(_) => EsError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "illegal_argument_exception",
+                    error.to_string(),
+                ),
+                BodyError::TimedOut(_) => EsError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "timeout_exception",
+                    error.to_string(),
+                ),
+                BodyError::BadGzip(_) | BodyError::Unreadable(_) => EsError::new(
+                    StatusCode::BAD_REQUEST,
+                    "parse_exception",
+                    error.to_string(),
+                ),
+            };
+            reject(es, "body")
+        })?;
     let items = bulk::parse_bulk(&body, url_index, limits.max_events)
         .map_err(|error| reject(error, "data"))?;
     let request_id = request_digest("bulk", url_index.unwrap_or_default(), &body);
@@ -230,17 +239,44 @@ async fn bulk_inner(
     };
     let now = Utc::now();
     let mapper: &Mapper = &receiver.config.mapper;
-    let records: Vec<Record> = items.iter().map(|i| mapper.bulk(i, request, now)).collect();
+    let mut records: Vec<Record> = Vec::with_capacity(items.len());
+    let mut unparsed: Vec<Unparsed> = Vec::new();
+    for item in &items {
+        match item {
+            Ok(item) => records.push(mapper.bulk(item, request, now)),
+            Err(refused) => unparsed.push(
+                Unparsed::new(VENDOR, refused.raw.clone(), refused.error.to_string())
+                    .with_context("protocol", "bulk")
+                    .with_context("request", request_id.as_str())
+                    .with_context("line", refused.line),
+            ),
+        }
+    }
     let budget = receiver.land_budget(context.as_ref().map(|c| &c.0));
-    match receiver.land(&records, budget).await {
+    match receiver
+        .land(&records, &unparsed, &request_id, budget)
+        .await
+    {
         Ok(report) => {
+            let mut stored = records.iter();
             let results: Vec<ItemResult<'_>> = items
                 .iter()
-                .zip(&records)
-                .map(|(item, record)| ItemResult {
-                    action: item.action,
-                    index: &item.index,
-                    id: item.id.as_deref().unwrap_or(&record.id),
+                .map(|item| match item {
+                    Ok(item) => {
+                        let record = stored.next().expect("one record per stored item");
+                        ItemResult {
+                            action: item.action.name(),
+                            index: &item.index,
+                            id: Some(item.id.as_deref().unwrap_or(&record.id)),
+                            error: None,
+                        }
+                    }
+                    Err(refused) => ItemResult {
+                        action: refused.action,
+                        index: &refused.index,
+                        id: refused.id.as_deref(),
+                        error: Some(&refused.error),
+                    },
                 })
                 .collect();
             let took = started.elapsed().as_millis() as u64;
@@ -249,6 +285,7 @@ async fn bulk_inner(
                 events: records.len(),
                 report: Some(report),
                 rejection: None,
+                implausible_times: records.iter().filter(|r| time_was_implausible(r)).count(),
             })
         }
         Err(failure) => {
@@ -265,7 +302,7 @@ async fn bulk_inner(
                 ),
             };
             Err(Handled {
-                events: records.len(),
+                events: records.len() + unparsed.len(),
                 ..Handled::rejected(Err(error), "storage", failure.to_string())
             })
         }

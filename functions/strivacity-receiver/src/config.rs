@@ -38,6 +38,14 @@ pub struct ReceiverConfig {
     /// `TRIBUTARY_STRIVACITY_LAND_TIMEOUT_SECONDS` (default 20): the longest we wait for S3 before answering
     /// with the protocol's retryable error (also bounded by the Lambda deadline).
     pub land_timeout: Duration,
+    /// `TRIBUTARY_STRIVACITY_BODY_READ_TIMEOUT_SECONDS` (default 30): the longest a request body may take to
+    /// arrive; a sender that stalls mid-body is answered 408 and its connection freed.
+    pub body_read_timeout: Duration,
+    /// `TRIBUTARY_STRIVACITY_UPLOAD_CONCURRENCY` (default 32): objects of one request written to S3 at once. A
+    /// request spanning many hours is one object per hour; S3 takes thousands of writes a second per prefix and a
+    /// Lambda's network is idle while it waits, so many small writes in flight is what keeps a request inside
+    /// its time budget.
+    pub upload_concurrency: usize,
     /// `TRIBUTARY_SAFETY_MARGIN_SECONDS` (default 2 here): answer this long before the Lambda deadline.
     pub safety_margin: Duration,
     /// `TRIBUTARY_STRIVACITY_BULK_BUSY_STATUS` (`503` or `429`, default `503`).
@@ -59,6 +67,8 @@ impl ReceiverConfig {
             secrets_ttl: Duration::from_secs(300),
             limits: Limits::default(),
             land_timeout: Duration::from_secs(20),
+            upload_concurrency: 32,
+            body_read_timeout: Duration::from_secs(30),
             safety_margin: Duration::from_secs(2),
             bulk_busy_status: BulkBusyStatus::Unavailable,
             cluster: ClusterInfo::default(),
@@ -117,6 +127,18 @@ impl ReceiverConfig {
             d.land_timeout.as_secs(),
             "the longest wait for S3 before answering with the retryable error",
         );
+        let body_read_timeout = reader.seconds(
+            "TRIBUTARY_STRIVACITY_BODY_READ_TIMEOUT_SECONDS",
+            d.body_read_timeout.as_secs(),
+            "the longest a request body may take to arrive before the request is answered 408",
+        );
+        let upload_concurrency = reader.whole(
+            "TRIBUTARY_STRIVACITY_UPLOAD_CONCURRENCY",
+            d.upload_concurrency as u64,
+            1..=256,
+            "objects",
+            "objects of one request written to S3 at once",
+        ) as usize;
         let bulk_busy_status = reader.choice(
             "TRIBUTARY_STRIVACITY_BULK_BUSY_STATUS",
             "503",
@@ -186,6 +208,8 @@ impl ReceiverConfig {
             secrets_ttl,
             limits,
             land_timeout,
+            upload_concurrency,
+            body_read_timeout,
             safety_margin,
             bulk_busy_status,
             cluster: ClusterInfo {
@@ -206,6 +230,25 @@ pub fn read_listen_addr(reader: &mut Reader) -> String {
     )
 }
 
+/// The standalone host's connection limits.
+pub fn read_host_limits(reader: &mut Reader) -> crate::host::HostLimits {
+    let d = crate::host::HostLimits::default();
+    crate::host::HostLimits {
+        header_read_timeout: reader.seconds(
+            "TRIBUTARY_STRIVACITY_HEADER_READ_TIMEOUT_SECONDS",
+            d.header_read_timeout.as_secs(),
+            "the longest a connection may take to send its request headers or start its next request (standalone host)",
+        ),
+        max_connections: reader.whole(
+            "TRIBUTARY_STRIVACITY_MAX_CONNECTIONS",
+            d.max_connections as u64,
+            1..=100_000,
+            "connections",
+            "connections served at once; more wait in the listen backlog (standalone host)",
+        ) as usize,
+    }
+}
+
 /// Every setting the receiver reads in Lambda, with its default (for `--help`).
 pub fn settings() -> Vec<Setting> {
     let mut reader = Reader::from_vars([]);
@@ -220,6 +263,7 @@ pub fn standalone_settings() -> Vec<Setting> {
     let mut reader = Reader::from_vars([]);
     ReceiverConfig::read(&mut reader);
     read_listen_addr(&mut reader);
+    read_host_limits(&mut reader);
     let mut settings = reader.into_settings();
     settings.extend(config::runtime_settings());
     settings

@@ -31,10 +31,14 @@ pub enum HecCode {
     IndexedFieldsError,
     QueryStringAuthDisabled,
     Healthy,
+    /// `/health` while the last write to storage failed: Splunk's answer when its queues are full.
+    Unhealthy,
     /// HTTP 413: the body, its inflated size or its event count is over a limit.
     TooLarge,
     /// HTTP 415: a `Content-Encoding` other than gzip.
     UnsupportedEncoding,
+    /// HTTP 408: the body did not arrive within its read timeout.
+    RequestTimeout,
     /// HTTP 404: not a HEC endpoint (Splunk puts the HTTP status in `code` here).
     NotFound,
     /// HTTP 405: a HEC endpoint with the wrong method.
@@ -59,8 +63,10 @@ impl HecCode {
             HecCode::IndexedFieldsError => 15,
             HecCode::QueryStringAuthDisabled => 16,
             HecCode::Healthy => 17,
+            HecCode::Unhealthy => 9,
             HecCode::TooLarge => 413,
             HecCode::UnsupportedEncoding => 415,
+            HecCode::RequestTimeout => 408,
             HecCode::NotFound => 404,
             HecCode::MethodNotAllowed => 405,
         }
@@ -80,9 +86,10 @@ impl HecCode {
             | HecCode::IndexedFieldsError
             | HecCode::QueryStringAuthDisabled => StatusCode::BAD_REQUEST,
             HecCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-            HecCode::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            HecCode::ServerBusy | HecCode::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
             HecCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HecCode::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            HecCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             HecCode::NotFound => StatusCode::NOT_FOUND,
             HecCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
@@ -105,8 +112,10 @@ impl HecCode {
             HecCode::IndexedFieldsError => "Error in handling indexed fields",
             HecCode::QueryStringAuthDisabled => "Query string authorization is not enabled",
             HecCode::Healthy => "HEC is healthy",
+            HecCode::Unhealthy => "HEC is unhealthy, queues are full",
             HecCode::TooLarge => "Request entity too large",
             HecCode::UnsupportedEncoding => "Unsupported content encoding",
+            HecCode::RequestTimeout => "Request timed out",
             HecCode::NotFound => "The requested URL was not found on this server.",
             HecCode::MethodNotAllowed => "Method not allowed",
         }
@@ -241,25 +250,51 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// An event of the request that cannot be read: answered as Splunk does (its number and code), and kept under
+/// `_unparsed` with that error so that nothing the sender sent is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadEvent {
+    pub error: ParseError,
+    /// The event as sent; after a JSON syntax error, everything from that event to the end of the body, since
+    /// no boundary can be trusted past it.
+    pub raw: String,
+}
+
+/// One event of a request: readable, or bad with its own error.
+pub type Parsed = Result<Envelope, BadEvent>;
+
 /// Parses a `/services/collector[/event]` body: JSON envelopes one after another (whitespace between them is
-/// optional). An array is not HEC's format and is refused as invalid data, as Splunk does.
-pub fn parse_events(body: &[u8], max_events: usize) -> Result<Vec<Envelope>, ParseError> {
+/// optional). An array is not HEC's format and is a bad event, as Splunk says. Only an empty body or one with too
+/// many events is refused whole; every other problem is one event's.
+pub fn parse_events(body: &[u8], max_events: usize) -> Result<Vec<Parsed>, ParseError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::NoData);
     }
     let mut out = Vec::new();
-    for (n, item) in serde_json::Deserializer::from_slice(body)
-        .into_iter::<&RawValue>()
-        .enumerate()
-    {
+    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<&RawValue>();
+    loop {
+        let start = stream.byte_offset();
+        let Some(item) = stream.next() else { break };
+        let n = out.len();
         if n >= max_events {
             return Err(ParseError::TooManyEvents { limit: max_events });
         }
-        let item = item.map_err(|e| ParseError::InvalidDataFormat {
-            event: n,
-            reason: e.to_string(),
-        })?;
-        out.push(envelope(n, item)?);
+        match item {
+            Ok(item) => out.push(envelope(n, item).map_err(|error| BadEvent {
+                error,
+                raw: item.get().to_owned(),
+            })),
+            Err(e) => {
+                out.push(Err(BadEvent {
+                    error: ParseError::InvalidDataFormat {
+                        event: n,
+                        reason: e.to_string(),
+                    },
+                    raw: String::from_utf8_lossy(&body[start..]).trim().to_owned(),
+                }));
+                break;
+            }
+        }
     }
     Ok(out)
 }
@@ -294,17 +329,14 @@ fn envelope(n: usize, item: &RawValue) -> Result<Envelope, ParseError> {
         Some(Value::String(t)) => Some(
             t.trim()
                 .parse::<f64>()
-                .map_err(|_| invalid("`time` is not epoch seconds"))?,
+                .ok()
+                .filter(|t| t.is_finite())
+                .ok_or_else(|| invalid("`time` is not epoch seconds"))?,
         ),
         Some(_) => return Err(invalid("`time` must be a number or a numeric string")),
     };
-    if let Some(t) = time {
-        // Read as the mapping will read it (milliseconds and finer by magnitude), so a `time` that is no
-        // four-digit year is refused here rather than reaching a partition.
-        if t < 0.0 || tributary_shared::time::epoch(t).is_err() {
-            return Err(invalid("`time` is not epoch seconds"));
-        }
-    }
+    // A number that is no plausible time (negative, far future) is the sender's value all the same: the event
+    // is kept and filed by when it arrived (see the mapping), rather than refused.
     let text = |key: &str, value: Option<Value>| -> Result<Option<String>, ParseError> {
         match value {
             None | Some(Value::Null) => Ok(None),
@@ -384,7 +416,7 @@ pub fn parse_raw(
     body: &[u8],
     meta: &RawMeta,
     max_events: usize,
-) -> Result<Vec<Envelope>, ParseError> {
+) -> Result<Vec<Parsed>, ParseError> {
     let mut out = Vec::new();
     for line in body.split(|b| *b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -395,12 +427,18 @@ pub fn parse_raw(
         if n >= max_events {
             return Err(ParseError::TooManyEvents { limit: max_events });
         }
-        let text = std::str::from_utf8(line).map_err(|_| ParseError::InvalidDataFormat {
-            event: n,
-            reason: "line is not UTF-8".to_owned(),
-        })?;
+        let Ok(text) = std::str::from_utf8(line) else {
+            out.push(Err(BadEvent {
+                error: ParseError::InvalidDataFormat {
+                    event: n,
+                    reason: "line is not UTF-8 (kept with the invalid bytes replaced)".to_owned(),
+                },
+                raw: String::from_utf8_lossy(line).into_owned(),
+            }));
+            continue;
+        };
         let event = Value::String(text.to_owned());
-        out.push(Envelope {
+        out.push(Ok(Envelope {
             raw: serde_json::value::to_raw_value(&event).expect("a string always serializes"),
             event,
             time: None,
@@ -409,7 +447,7 @@ pub fn parse_raw(
             sourcetype: meta.sourcetype.clone(),
             index: meta.index.clone(),
             fields: None,
-        });
+        }));
     }
     if out.is_empty() {
         return Err(ParseError::NoData);
@@ -456,18 +494,20 @@ pub fn parse_ack_query(body: &[u8]) -> Result<Vec<u64>, HecCode> {
         .map_err(|_| HecCode::InvalidDataFormat)
 }
 
-/// The answer to an acknowledgement query. We answer only after the batch is in S3, so every ack id we
-/// handed out is already durable, and ids we never handed out (another instance issued them) are too.
-pub fn ack_status_body(acks: &[u64]) -> String {
+/// The answer to an acknowledgement query: `true` for the ids this channel was handed (each only after its batch
+/// was in S3, so each is durable), `false` for any other.
+pub fn ack_status_body(acks: &[u64], issued: impl Fn(u64) -> bool) -> String {
     let statuses: Map<String, Value> = acks
         .iter()
-        .map(|id| (id.to_string(), Value::Bool(true)))
+        .map(|id| (id.to_string(), Value::Bool(issued(*id))))
         .collect();
     serde_json::json!({ "acks": statuses }).to_string()
 }
 
-/// Ack ids, counted per channel as Splunk does. Kept in memory: a Lambda instance numbers only its own
-/// answers, which is harmless because every id is acknowledged as soon as it is handed out.
+/// Ack ids, counted per channel as Splunk does, so the ids a channel was handed are exactly those below its
+/// counter: a bounded record of what was issued. Kept in memory: a Lambda instance knows only its own answers, so
+/// an ack query that reaches another instance hears `false` and the sender resends the batch, which lands under
+/// the same keys (no duplicate) — the same as Splunk behind a load balancer without sticky channels.
 pub struct AckIds {
     next: Mutex<HashMap<String, u64>>,
     max_channels: usize,
@@ -498,6 +538,12 @@ impl AckIds {
         let id = *counter;
         *counter += 1;
         id
+    }
+
+    /// Whether `id` was handed out on `channel` (and not forgotten since, see [`AckIds::next`]).
+    pub fn issued(&self, channel: &str, id: u64) -> bool {
+        let next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        next.get(channel).is_some_and(|counter| id < *counter)
     }
 }
 
@@ -568,7 +614,7 @@ mod tests {
     fn concatenated_envelopes_are_separate_events() {
         let body = br#"{"event":"a","sourcetype":"manual"}{"event":{"eventId":"e2"},"time":"1638316800.5"}
             {"event":"c","time":1638316800,"host":"h","source":"strivacity","index":"main","fields":{"k":["v",1]}}"#;
-        let events = parse_events(body, 10).unwrap();
+        let events = good(parse_events(body, 10).unwrap());
         assert_eq!(events.len(), 3);
         assert_eq!(events[0].event, json!("a"));
         assert_eq!(events[0].sourcetype.as_deref(), Some("manual"));
@@ -579,9 +625,73 @@ mod tests {
         assert_eq!(events[2].index.as_deref(), Some("main"));
     }
 
+    fn good(events: Vec<Parsed>) -> Vec<Envelope> {
+        events
+            .into_iter()
+            .map(|e| e.expect("a good event"))
+            .collect()
+    }
+
+    fn first_bad(body: &[u8]) -> ParseError {
+        parse_events(body, 10)
+            .unwrap()
+            .into_iter()
+            .find_map(Result::err)
+            .expect("a bad event")
+            .error
+    }
+
+    #[test]
+    fn bad_events_are_kept_beside_the_good_ones() {
+        let body = br#"{"event":"a"}{"time":1}{"event":"c"}{"event":"d","host":7}{"event":"e"} {"event": oops {"event":"f"}"#;
+        let events = parse_events(body, 10).unwrap();
+        let summary: Vec<Result<Value, (ParseError, &str)>> = events
+            .iter()
+            .map(|e| match e {
+                Ok(envelope) => Ok(envelope.event.clone()),
+                Err(bad) => Err((bad.error.clone(), bad.raw.as_str())),
+            })
+            .collect();
+        assert_eq!(summary.len(), 6);
+        assert_eq!(summary[0], Ok(json!("a")));
+        assert_eq!(
+            summary[1],
+            Err((ParseError::EventRequired { event: 1 }, r#"{"time":1}"#))
+        );
+        assert_eq!(summary[2], Ok(json!("c")));
+        assert!(matches!(
+            &summary[3],
+            Err((
+                ParseError::InvalidDataFormat { event: 3, .. },
+                r#"{"event":"d","host":7}"#
+            ))
+        ));
+        assert_eq!(summary[4], Ok(json!("e")));
+        // Past a syntax error no boundary can be trusted: the rest of the body is one bad event.
+        assert!(matches!(
+            &summary[5],
+            Err((
+                ParseError::InvalidDataFormat { event: 5, .. },
+                r#"{"event": oops {"event":"f"}"#
+            ))
+        ));
+    }
+
+    #[test]
+    fn implausible_numeric_times_are_the_mappings_to_judge() {
+        for time in ["-1", "1e22", "\"1e300\"", "1.8e12"] {
+            let body = format!(r#"{{"event":"a","time":{time}}}"#);
+            assert_eq!(
+                good(parse_events(body.as_bytes(), 1).unwrap()).len(),
+                1,
+                "{time}"
+            );
+        }
+    }
+
     #[test]
     fn an_array_is_not_the_hec_format() {
-        let err = parse_events(br#"[{"event":"a"}]"#, 10).unwrap_err();
+        let err = first_bad(br#"[{"event":"a"}]"#);
         assert!(matches!(
             err,
             ParseError::InvalidDataFormat { event: 0, .. }
@@ -590,12 +700,12 @@ mod tests {
 
     #[test]
     fn the_first_bad_event_is_numbered_from_zero() {
-        let err = parse_events(br#"{"event":"a"}{"event":"b"}{"event":"c""#, 10).unwrap_err();
+        let err = first_bad(br#"{"event":"a"}{"event":"b"}{"event":"c""#);
         assert!(matches!(
             err,
             ParseError::InvalidDataFormat { event: 2, .. }
         ));
-        let err = parse_events(br#"{"event":"a"}{"time":1}"#, 10).unwrap_err();
+        let err = first_bad(br#"{"event":"a"}{"time":1}"#);
         assert_eq!(err, ParseError::EventRequired { event: 1 });
         assert_eq!(
             err.reply().body(),
@@ -604,7 +714,7 @@ mod tests {
         for blank in [r#"{"event":""}"#, r#"{"event":null}"#, r#"{"event":{}}"#] {
             let body = format!(r#"{{"event":"a"}}{blank}"#);
             assert_eq!(
-                parse_events(body.as_bytes(), 10).unwrap_err(),
+                first_bad(body.as_bytes()),
                 ParseError::EventBlank { event: 1 },
                 "{blank}"
             );
@@ -615,24 +725,22 @@ mod tests {
     fn bad_metadata_is_invalid_data() {
         for body in [
             r#"{"event":"a","time":"yesterday"}"#,
-            r#"{"event":"a","time":-1}"#,
-            r#"{"event":"a","time":1e22}"#,
-            r#"{"event":"a","time":"1e300"}"#,
+            r#"{"event":"a","time":"NaN"}"#,
             r#"{"event":"a","time":[1]}"#,
             r#"{"event":"a","host":7}"#,
             r#"{"event":"a","source":{}}"#,
         ] {
             assert!(
                 matches!(
-                    parse_events(body.as_bytes(), 10).unwrap_err(),
+                    first_bad(body.as_bytes()),
                     ParseError::InvalidDataFormat { event: 0, .. }
                 ),
                 "{body}"
             );
         }
-        let err = parse_events(br#"{"event":"a","fields":{"k":{"x":1}}}"#, 10).unwrap_err();
+        let err = first_bad(br#"{"event":"a","fields":{"k":{"x":1}}}"#);
         assert_eq!(err.reply().code(), 15);
-        let err = parse_events(br#"{"event":"a","fields":"x"}"#, 10).unwrap_err();
+        let err = first_bad(br#"{"event":"a","fields":"x"}"#);
         assert_eq!(err.reply().code(), 15);
     }
 
@@ -653,7 +761,7 @@ mod tests {
     #[test]
     fn event_count_is_limited() {
         let body = r#"{"event":"x"}"#.repeat(4);
-        assert_eq!(parse_events(body.as_bytes(), 4).unwrap().len(), 4);
+        assert_eq!(good(parse_events(body.as_bytes(), 4).unwrap()).len(), 4);
         let err = parse_events(body.as_bytes(), 3).unwrap_err();
         assert_eq!(err, ParseError::TooManyEvents { limit: 3 });
         assert_eq!(err.reply().status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -667,7 +775,7 @@ mod tests {
             sourcetype: Some("audit".into()),
             ..RawMeta::default()
         };
-        let events = parse_raw(b"first line\r\n\n{\"eventId\":\"x\"}\n", &meta, 10).unwrap();
+        let events = good(parse_raw(b"first line\r\n\n{\"eventId\":\"x\"}\n", &meta, 10).unwrap());
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].event, json!("first line"));
         assert_eq!(events[1].event, json!("{\"eventId\":\"x\"}"));
@@ -693,14 +801,21 @@ mod tests {
     }
 
     #[test]
-    fn ack_queries_answer_true_for_every_id() {
+    fn ack_queries_answer_true_only_for_issued_ids() {
         assert_eq!(parse_ack_query(br#"{"acks":[0,1,2]}"#).unwrap(), [0, 1, 2]);
         assert_eq!(
             parse_ack_query(br#"{"acks":"x"}"#),
             Err(HecCode::InvalidDataFormat)
         );
         assert_eq!(parse_ack_query(b""), Err(HecCode::NoData));
-        assert_eq!(ack_status_body(&[0, 2]), r#"{"acks":{"0":true,"2":true}}"#);
+        let ids = AckIds::new(10);
+        ids.next("a");
+        ids.next("a");
+        assert_eq!(
+            ack_status_body(&[0, 1, 2], |id| ids.issued("a", id)),
+            r#"{"acks":{"0":true,"1":true,"2":false}}"#
+        );
+        assert!(!ids.issued("b", 0));
     }
 
     #[test]

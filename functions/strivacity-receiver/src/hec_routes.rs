@@ -11,13 +11,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use chrono::Utc;
-use tributary_shared::record::Record;
+use tributary_shared::record::{Record, Unparsed};
 
 use crate::auth::{self, HeaderError, Presented, Verdict};
 use crate::body::BodyError;
 use crate::hec::{self, HecCode, HecReply};
 use crate::ingest::{query_map, read_body, record_outcome, request_digest, Handled};
-use crate::mapping::{Mapper, RequestInfo};
+use crate::mapping::{time_was_implausible, Mapper, RequestInfo, VENDOR};
 use crate::Receiver;
 
 pub(crate) fn hec_response(reply: &HecReply) -> Response {
@@ -93,6 +93,7 @@ fn hec_body_error(error: &BodyError) -> HecReply {
             HecReply::new(HecCode::TooLarge)
         }
         BodyError::UnsupportedEncoding(_) => HecReply::new(HecCode::UnsupportedEncoding),
+        BodyError::TimedOut(_) => HecReply::new(HecCode::RequestTimeout),
         BodyError::BadGzip(_) | BodyError::Unreadable(_) => hec::ParseError::InvalidDataFormat {
             event: 0,
             reason: String::new(),
@@ -171,7 +172,7 @@ async fn hec_ingest_inner(
         ));
     }
     let limits = receiver.config.limits;
-    let body = read_body(body, headers, &limits)
+    let body = read_body(body, headers, &limits, receiver.config.body_read_timeout)
         .await
         .map_err(|error| Handled::rejected(hec_body_error(&error), "body", error.to_string()))?;
     let (envelopes, meta) = match endpoint {
@@ -182,7 +183,7 @@ async fn hec_ingest_inner(
             (hec::parse_raw(&body, &meta, limits.max_events), described)
         }
     };
-    let envelopes =
+    let events =
         envelopes.map_err(|error| Handled::rejected(error.reply(), "data", error.to_string()))?;
     let request_id = request_digest("hec", &meta, &body);
     let request = RequestInfo {
@@ -192,23 +193,57 @@ async fn hec_ingest_inner(
     };
     let now = Utc::now();
     let mapper: &Mapper = &receiver.config.mapper;
-    let records: Vec<Record> = envelopes
-        .iter()
-        .map(|e| mapper.hec(e, request, now))
-        .collect();
+    let mut records: Vec<Record> = Vec::with_capacity(events.len());
+    let mut unparsed: Vec<Unparsed> = Vec::new();
+    let mut first_bad: Option<&hec::ParseError> = None;
+    for (n, event) in events.iter().enumerate() {
+        match event {
+            Ok(envelope) => records.push(mapper.hec(envelope, request, now)),
+            Err(bad) => {
+                first_bad.get_or_insert(&bad.error);
+                let mut item = Unparsed::new(VENDOR, bad.raw.clone(), bad.error.to_string())
+                    .with_context("protocol", "hec")
+                    .with_context("request", request_id.as_str())
+                    .with_context("event", n);
+                if let Some(channel) = &channel {
+                    item = item.with_context("channel", channel.as_str());
+                }
+                unparsed.push(item);
+            }
+        }
+    }
     let budget = receiver.land_budget(context.as_ref().map(|c| &c.0));
-    match receiver.land(&records, budget).await {
-        Ok(report) => {
-            let ack_id = channel.as_deref().map(|c| receiver.ack_ids.next(c));
-            Ok(Handled {
-                response: HecReply::success(ack_id),
-                events: records.len(),
+    let total = records.len() + unparsed.len();
+    match receiver
+        .land(&records, &unparsed, &request_id, budget)
+        .await
+    {
+        // Splunk's answer for a batch with a bad event: the first bad event's code and number, no ack id. Unlike
+        // Splunk, which indexes the events before the bad one and drops the rest, everything the request
+        // carried is already in S3 by now: the good events as records, the bad ones under `_unparsed`. A
+        // sender that gives up on a 400 loses nothing; one that resends the corrected batch may land its good
+        // events twice, under other keys (deduplicate by `event.id`).
+        Ok(report) => match first_bad {
+            Some(error) => Ok(Handled {
+                response: error.reply(),
+                events: total,
                 report: Some(report),
                 rejection: None,
-            })
-        }
+                implausible_times: records.iter().filter(|r| time_was_implausible(r)).count(),
+            }),
+            None => {
+                let ack_id = channel.as_deref().map(|c| receiver.ack_ids.next(c));
+                Ok(Handled {
+                    response: HecReply::success(ack_id),
+                    events: total,
+                    report: Some(report),
+                    rejection: None,
+                    implausible_times: records.iter().filter(|r| time_was_implausible(r)).count(),
+                })
+            }
+        },
         Err(failure) => Err(Handled {
-            events: records.len(),
+            events: total,
             ..Handled::rejected(
                 HecReply::new(HecCode::ServerBusy),
                 "storage",
@@ -239,17 +274,23 @@ pub(crate) async fn hec_ack(
         if channel.is_none() {
             return Err(HecReply::new(HecCode::ChannelMissing));
         }
-        let body = read_body(body, &headers, &receiver.config.limits)
-            .await
-            .map_err(|e| hec_body_error(&e))?;
-        hec::parse_ack_query(&body).map_err(HecReply::new)
+        let body = read_body(
+            body,
+            &headers,
+            &receiver.config.limits,
+            receiver.config.body_read_timeout,
+        )
+        .await
+        .map_err(|e| hec_body_error(&e))?;
+        let acks = hec::parse_ack_query(&body).map_err(HecReply::new)?;
+        Ok((channel.expect("checked above"), acks))
     }
     .await;
     match reply {
-        Ok(acks) => (
+        Ok((channel, acks)) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
-            hec::ack_status_body(&acks),
+            hec::ack_status_body(&acks, |id| receiver.ack_ids.issued(&channel, id)),
         )
             .into_response(),
         Err(reply) => hec_response(&reply),
@@ -257,7 +298,13 @@ pub(crate) async fn hec_ack(
 }
 
 /// Splunk's health endpoint ignores the token in practice (whatever its documentation says), and so do we:
-/// load balancers probe it without one.
-pub(crate) async fn hec_health() -> Response {
-    hec_response(&HecReply::new(HecCode::Healthy))
+/// load balancers probe it without one. It answers code 9 while the last write to storage failed (Splunk's
+/// answer when it cannot take data), so a sender that checks health before sending waits instead of sending
+/// into an outage. In Lambda each instance knows only its own writes.
+pub(crate) async fn hec_health(State(receiver): State<Arc<Receiver>>) -> Response {
+    if receiver.storage_failing() {
+        hec_response(&HecReply::new(HecCode::Unhealthy))
+    } else {
+        hec_response(&HecReply::new(HecCode::Healthy))
+    }
 }

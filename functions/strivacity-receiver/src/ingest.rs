@@ -28,6 +28,8 @@ pub(crate) struct Handled<R> {
     pub events: usize,
     pub report: Option<LandReport>,
     pub rejection: Option<Rejection>,
+    /// Events filed by their arrival because their own time could not be true.
+    pub implausible_times: usize,
 }
 
 /// Why a request was not acknowledged: `kind` names the metric bucket (`auth`, `secrets`, `storage`, or a
@@ -48,6 +50,7 @@ impl<R> Handled<R> {
                 kind,
                 reason: reason.into(),
             }),
+            implausible_times: 0,
         }
     }
 }
@@ -65,6 +68,17 @@ pub(crate) fn record_outcome<R>(
     match (&handled.report, &handled.rejection) {
         (Some(report), _) => {
             metrics.landed(report);
+            metrics.count(
+                metric_names::IMPLAUSIBLE_TIMES,
+                handled.implausible_times as u64,
+            );
+            if handled.implausible_times > 0 {
+                tracing::warn!(
+                    message = "Events with a time that cannot be true were filed by their arrival.",
+                    protocol,
+                    events = handled.implausible_times
+                );
+            }
             tracing::info!(
                 message = "Request landed.",
                 protocol,
@@ -115,6 +129,7 @@ pub(crate) async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limits: &Limits,
+    timeout: std::time::Duration,
 ) -> Result<Bytes, BodyError> {
     let encoding = Encoding::from_header(
         headers
@@ -131,8 +146,10 @@ pub(crate) async fn read_body(
         });
     }
     let limited = http_body_util::Limited::new(body, limits.max_body_bytes);
-    let bytes = http_body_util::BodyExt::collect(limited)
+    // A sender that stalls mid-body must not hold the request (and its connection) open for ever.
+    let bytes = tokio::time::timeout(timeout, http_body_util::BodyExt::collect(limited))
         .await
+        .map_err(|_| BodyError::TimedOut(timeout))?
         .map_err(|error| {
             if error.is::<http_body_util::LengthLimitError>() {
                 BodyError::TooLarge {

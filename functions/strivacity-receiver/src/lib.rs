@@ -23,8 +23,10 @@ pub mod classify;
 pub mod config;
 pub mod hec;
 mod hec_routes;
+pub mod host;
 mod ingest;
 pub mod mapping;
+mod progress;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,7 +40,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use serde_json::Value;
 use tributary_shared::landing::{LandError, LandReport, Lander, ObjectNaming};
-use tributary_shared::record::Record;
+use tributary_shared::record::{Record, Unparsed};
 use tributary_shared::secrets::{SecretError, SecretsCache};
 
 use crate::auth::Credentials;
@@ -51,7 +53,7 @@ use crate::hec_routes::{hec_ack, hec_event, hec_health, hec_raw, hec_response};
 /// The collector name stamped into every record and metric.
 pub const FUNCTION: &str = "strivacity-receiver";
 
-/// The `<tag>` of every object id: `push-<digest of the event ids>`.
+/// The start of every object id: `push-<digest of the request>-<digest of the event ids>`.
 pub const OBJECT_TAG: &str = "push";
 
 /// Metric names of the receiver, next to the shared ones.
@@ -64,6 +66,8 @@ pub mod metric_names {
     pub const AUTH_FAILURES: &str = "AuthFailures";
     /// Requests answered as retryable because the credentials secret could not be read.
     pub const SECRETS_FAILURES: &str = "SecretsFailures";
+    /// Events whose own time could not be true (before 2000, more than a day ahead), filed by their arrival.
+    pub const IMPLAUSIBLE_TIMES: &str = "ImplausibleTimes";
 
     use tributary_shared::metrics::{names, Unit};
 
@@ -79,6 +83,7 @@ pub mod metric_names {
         (STORAGE_FAILURES, Unit::Count),
         (AUTH_FAILURES, Unit::Count),
         (SECRETS_FAILURES, Unit::Count),
+        (IMPLAUSIBLE_TIMES, Unit::Count),
     ];
 }
 
@@ -88,9 +93,18 @@ pub enum CredentialSource {
     Secrets {
         cache: Arc<SecretsCache>,
         ids: Vec<String>,
+        /// The credentials parsed from the secret values last read, reused until the cache hands out new values
+        /// (after its TTL), so a request costs no parsing and no hashing of the configured credentials.
+        parsed: std::sync::Mutex<Option<ParsedCredentials>>,
     },
     /// Fixed credentials (benchmarks and tests that do not exercise Secrets Manager).
     Fixed(Arc<Credentials>),
+}
+
+/// Credentials parsed from these secret values.
+pub struct ParsedCredentials {
+    values: Vec<Arc<tributary_shared::secrets::SecretValue>>,
+    credentials: Arc<Credentials>,
 }
 
 /// Credentials as loaded for one request, and whether some secret could not be read (then a rejected
@@ -106,6 +120,9 @@ pub struct Receiver {
     lander: Lander,
     credentials: CredentialSource,
     ack_ids: AckIds,
+    landed_chunks: progress::LandedChunks,
+    /// Whether the last write to storage failed (for `/health`).
+    storage_failed: std::sync::atomic::AtomicBool,
 }
 
 impl Receiver {
@@ -115,6 +132,8 @@ impl Receiver {
             lander,
             credentials,
             ack_ids: AckIds::default(),
+            landed_chunks: progress::LandedChunks::default(),
+            storage_failed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -141,10 +160,12 @@ impl Receiver {
             config.prefix.clone(),
             FUNCTION,
             config.gzip_level,
-        );
+        )
+        .with_concurrency(config.upload_concurrency);
         let credentials = CredentialSource::Secrets {
             cache: Arc::new(SecretsCache::new(secrets, config.secrets_ttl)),
             ids: config.secret_ids.clone(),
+            parsed: std::sync::Mutex::new(None),
         };
         Receiver::new(config, lander, credentials)
     }
@@ -163,7 +184,7 @@ impl Receiver {
                 credentials: credentials.clone(),
                 incomplete: false,
             }),
-            CredentialSource::Secrets { cache, ids } => {
+            CredentialSource::Secrets { cache, ids, parsed } => {
                 let mut values = Vec::with_capacity(ids.len());
                 let mut last_error = None;
                 for id in ids {
@@ -180,15 +201,30 @@ impl Receiver {
                         return Err(error);
                     }
                 }
-                let credentials = Credentials::from_secrets(values.iter().map(|v| v.as_ref()));
-                if credentials.is_empty() {
-                    tracing::error!(
-                        message = "No HEC token, API key or Basic user is configured; every request is refused.",
-                        secrets = ids.len()
-                    );
+                let mut parsed = parsed.lock().unwrap_or_else(|e| e.into_inner());
+                let same = parsed.as_ref().is_some_and(|p| {
+                    p.values.len() == values.len()
+                        && p.values.iter().zip(&values).all(|(a, b)| Arc::ptr_eq(a, b))
+                });
+                if !same {
+                    let credentials = Credentials::from_secrets(values.iter().map(|v| v.as_ref()));
+                    if credentials.is_empty() {
+                        tracing::error!(
+                            message = "No HEC token, API key or Basic user is configured; every request is refused.",
+                            secrets = ids.len()
+                        );
+                    }
+                    *parsed = Some(ParsedCredentials {
+                        values,
+                        credentials: Arc::new(credentials),
+                    });
                 }
+                let credentials = parsed
+                    .as_ref()
+                    .map(|p| p.credentials.clone())
+                    .expect("parsed above");
                 Ok(LoadedCredentials {
-                    credentials: Arc::new(credentials),
+                    credentials,
                     incomplete: last_error.is_some(),
                 })
             }
@@ -207,24 +243,54 @@ impl Receiver {
 
     /// Lands the records; a failure or a timeout is a storage failure, answered as retryable.
     ///
-    /// Objects are named by the ids of the events in them, with one tag for both protocols, so the same batch
-    /// delivered again (a retry, or a second integration pointed here) rewrites the same objects.
+    /// Objects are named by the request's content (`request_id`, a digest of its decoded body) and the ids of
+    /// the events in them: two requests share a key only if they carried the same bytes, and a retry of a
+    /// request finds the objects an earlier attempt wrote and leaves them, so it only writes what is missing
+    /// and gets further than the attempt before it however many hours the request spans.
     async fn land(
         &self,
         records: &[Record],
+        unparsed: &[Unparsed],
+        request_id: &str,
         budget: Duration,
     ) -> Result<LandReport, StorageFailure> {
-        match tokio::time::timeout(
-            budget,
-            self.lander
-                .land(records, &[], ObjectNaming::Content { tag: OBJECT_TAG }),
-        )
-        .await
-        {
+        let tag = format!("{OBJECT_TAG}-{request_id}");
+        let naming = ObjectNaming::Once { tag: &tag };
+        let landing = async {
+            let Some(chunks) = progress::chunks(records) else {
+                return self.lander.land(records, unparsed, naming).await;
+            };
+            // Chunk by chunk, remembering each, so a retry that runs out of time again still gets further.
+            let done = self.landed_chunks.landed(request_id);
+            let mut report = LandReport::default();
+            for (n, chunk) in chunks.iter().enumerate() {
+                if done.contains(&n) {
+                    continue;
+                }
+                let unparsed = if n == 0 { unparsed } else { &[] };
+                progress::add(
+                    &mut report,
+                    self.lander.land(chunk, unparsed, naming).await?,
+                );
+                self.landed_chunks.mark(request_id, n);
+            }
+            self.landed_chunks.forget(request_id);
+            Ok(report)
+        };
+        let result = match tokio::time::timeout(budget, landing).await {
             Ok(Ok(report)) => Ok(report),
             Ok(Err(error)) => Err(StorageFailure::Failed(error)),
             Err(_) => Err(StorageFailure::TimedOut(budget)),
-        }
+        };
+        self.storage_failed
+            .store(result.is_err(), std::sync::atomic::Ordering::Relaxed);
+        result
+    }
+
+    /// Whether the last write to storage failed or ran out of time.
+    fn storage_failing(&self) -> bool {
+        self.storage_failed
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

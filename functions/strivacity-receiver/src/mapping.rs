@@ -34,6 +34,15 @@ pub const DEFAULT_TIMESTAMP_PATHS: &[&str] = &[
     "@timestamp",
 ];
 
+/// The `tributary.*` field that names a sender's time that could not be true, when the event was filed by its
+/// arrival instead.
+pub const IMPLAUSIBLE_TIME: &str = "implausible_time";
+
+/// Whether the event was filed by its arrival because its own time could not be true.
+pub fn time_was_implausible(record: &Record) -> bool {
+    record.provenance.contains_key(IMPLAUSIBLE_TIME)
+}
+
 /// Maps events of one request; built once from the configuration.
 #[derive(Debug, Clone)]
 pub struct Mapper {
@@ -74,7 +83,7 @@ impl Mapper {
             sourcetype: envelope.sourcetype.as_deref(),
             index: envelope.index.as_deref(),
         };
-        let fallback_time = envelope.time.and_then(|t| time::epoch(t).ok());
+        let fallback_time = envelope.time.map(|t| ("hec.time", json!(t)));
         let mut hec = Map::new();
         let mut put = |key: &str, value: Option<Value>| {
             if let Some(value) = value {
@@ -135,7 +144,7 @@ impl Mapper {
         raw: &RawValue,
         event: &Value,
         hints: Hints<'_>,
-        fallback_time: Option<DateTime<Utc>>,
+        fallback_time: Option<(&str, Value)>,
         fallback_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Record {
@@ -143,27 +152,68 @@ impl Mapper {
         let event: &Value = &event;
         let fields = event.as_object();
         let event_type = self.rule.classify(fields, hints);
-        let id = fields
-            .and_then(|f| self.first_text(f, &self.event_id_paths))
+        let id = self
+            .event_id_paths
+            .iter()
+            .find_map(|p| exact_text_at(original.get(), p))
             .or_else(|| fallback_id.map(str::to_owned))
             .unwrap_or_else(|| event_id::from_canonical_json(event));
-        let start = fields.and_then(|f| {
-            self.timestamp_paths
-                .iter()
-                .find_map(|p| lookup(f, p).and_then(parse_time))
+        // The first time the event names decides, then the envelope's; a time that reads as one but cannot be
+        // true (before 2000, more than a day ahead, or a number no unit makes a date of) files the event by its
+        // arrival instead, with the sender's value named under `tributary.implausible_time`.
+        let own = fields.and_then(|f| {
+            self.timestamp_paths.iter().find_map(|p| {
+                let value = lookup(f, p)?;
+                read_time(value, now).map(|at| (p.as_str(), value, at))
+            })
         });
-        let timestamp = start.or(fallback_time).unwrap_or(now);
+        let fallback = fallback_time
+            .as_ref()
+            .and_then(|(p, v)| read_time(v, now).map(|at| (*p, v, at)));
+        let (timestamp, implausible) = match own.or(fallback) {
+            Some((_, _, Ok(at))) => (at, None),
+            Some((path, value, Err(()))) => (now, Some(json!({"field": path, "value": value}))),
+            None => (now, None),
+        };
         let mut record = Record::new(VENDOR, event_type.as_str(), timestamp, id, original)
             .with_path("message", message.map(Value::String));
+        if let Some(implausible) = implausible {
+            record = record.with_provenance(IMPLAUSIBLE_TIME, implausible);
+        }
         if let Some(fields) = fields {
             record = ecs_fields(record, fields, event_type);
         }
         record
     }
+}
 
-    fn first_text(&self, fields: &Map<String, Value>, paths: &[String]) -> Option<String> {
-        paths.iter().find_map(|p| lookup(fields, p).and_then(text))
+/// The value at `path` (a key, or a dotted path through nested objects, as [`lookup`]) as its exact JSON text:
+/// a string's content, any other value as written. Ids are read here rather than from the parsed event because
+/// a number goes through `f64` there: `12345678901234567890123` and `…124` would become one id.
+fn exact_text_at(raw: &str, path: &str) -> Option<String> {
+    let object: std::collections::HashMap<String, &RawValue> = serde_json::from_str(raw).ok()?;
+    let exact = |value: &RawValue| -> Option<String> {
+        let text = value.get().trim();
+        if text == "null" {
+            return None;
+        }
+        if text.starts_with('"') {
+            let s: String = serde_json::from_str(text).ok()?;
+            let s = s.trim();
+            return (!s.is_empty()).then(|| s.to_owned());
+        }
+        Some(text.to_owned())
+    };
+    if let Some(value) = object.get(path) {
+        return exact(value);
     }
+    let (head, rest) = path.split_once('.')?;
+    let child = object.get(head)?;
+    child
+        .get()
+        .starts_with('{')
+        .then(|| exact_text_at(child.get(), rest))
+        .flatten()
 }
 
 /// The original to keep and the value to read fields from. Strivacity sends objects; a sender that double
@@ -439,6 +489,32 @@ fn parse_ip(text: &str) -> Option<String> {
         .map(|ip| ip.to_string())
 }
 
+/// The earliest time an event is believed: nothing Strivacity sends predates 2000.
+const EARLIEST_PLAUSIBLE_YEAR: i32 = 2000;
+
+/// How far ahead of the receiver's clock a sender's clock is believed.
+const LATEST_PLAUSIBLE_AHEAD: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// A field's value as the event's time: `None` when it is not a time at all (text that no format reads),
+/// `Some(Err)` when it is one but cannot be true (before 2000, more than a day ahead of `now`, or a number too
+/// large for any unit), `Some(Ok)` otherwise.
+fn read_time(value: &Value, now: DateTime<Utc>) -> Option<Result<DateTime<Utc>, ()>> {
+    use chrono::Datelike;
+    let numeric = match value {
+        Value::Number(_) => true,
+        Value::String(s) => s.trim().parse::<f64>().is_ok_and(f64::is_finite),
+        _ => false,
+    };
+    match parse_time(value) {
+        Some(at) if at.year() >= EARLIEST_PLAUSIBLE_YEAR && at <= now + LATEST_PLAUSIBLE_AHEAD => {
+            Some(Ok(at))
+        }
+        Some(_) => Some(Err(())),
+        None if numeric => Some(Err(())),
+        None => None,
+    }
+}
+
 /// A timestamp as Strivacity or a HEC sender may write it: RFC 3339 (with or without zone, `T` or space), or
 /// epoch seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude), as number or string. Read
 /// by the shared `time` module; what it rejects (years outside 0000–9999 included) is no time.
@@ -477,6 +553,7 @@ mod tests {
         crate::hec::parse_events(body.as_bytes(), 10)
             .unwrap()
             .remove(0)
+            .unwrap()
     }
 
     fn line(record: &Record) -> Value {
@@ -560,6 +637,80 @@ mod tests {
     }
 
     #[test]
+    fn numeric_ids_keep_every_digit_as_written() {
+        let m = Mapper::default();
+        let a = m.hec(
+            &envelope(r#"{"eventId":12345678901234567890123}"#),
+            REQUEST,
+            now(),
+        );
+        let b = m.hec(
+            &envelope(r#"{"eventId":12345678901234567890124}"#),
+            REQUEST,
+            now(),
+        );
+        assert_eq!(a.id, "12345678901234567890123");
+        assert_eq!(b.id, "12345678901234567890124");
+        let float = m.hec(&envelope(r#"{"eventID":1.50}"#), REQUEST, now());
+        assert_eq!(float.id, "1.50");
+        let nested = Mapper {
+            event_id_paths: vec!["meta.uid".into()],
+            ..Mapper::default()
+        };
+        let deep = r#"{"meta":{"uid":98765432109876543210.0}}"#;
+        assert_eq!(
+            nested.hec(&envelope(deep), REQUEST, now()).id,
+            "98765432109876543210.0"
+        );
+        let escaped = m.hec(&envelope(r#"{"eventId":"a\u0062c"}"#), REQUEST, now());
+        assert_eq!(escaped.id, "abc");
+    }
+
+    #[test]
+    fn implausible_times_file_the_event_by_its_arrival_and_name_the_senders_value() {
+        let m = Mapper::default();
+        for (time, expected) in [
+            ("-1", json!(-1.0)),
+            ("1e22", json!(1e22)),
+            ("946684799", json!(946684799.0)),
+            // 2030: more than a day ahead of `now` (2026-11-23).
+            ("1900000000", json!(1900000000.0)),
+        ] {
+            let body = format!(r#"{{"event":{{"eventId":"a"}},"time":{time}}}"#);
+            let env = crate::hec::parse_events(body.as_bytes(), 1)
+                .unwrap()
+                .remove(0)
+                .unwrap();
+            let r = m.hec(&env, REQUEST, now());
+            assert_eq!(r.timestamp, now(), "{time}");
+            assert!(time_was_implausible(&r), "{time}");
+            assert_eq!(
+                r.provenance[IMPLAUSIBLE_TIME],
+                json!({"field": "hec.time", "value": expected}),
+                "{time}"
+            );
+        }
+        // Milliseconds are read as such and are plausible; an hour ahead is clock skew, not a lie.
+        let ahead = now().timestamp_millis() + 3_600_000;
+        let body = format!(r#"{{"event":{{"eventId":"a"}},"time":{ahead}}}"#);
+        let env = crate::hec::parse_events(body.as_bytes(), 1)
+            .unwrap()
+            .remove(0)
+            .unwrap();
+        let r = m.hec(&env, REQUEST, now());
+        assert_eq!(r.timestamp.timestamp_millis(), ahead);
+        assert!(!time_was_implausible(&r));
+        // The event's own field, as a bulk sender writes it, follows the same rule.
+        let doc = r#"{"eventId":"b","startTimestamp":"1999-12-31T23:59:59Z"}"#;
+        let r = m.hec(&envelope(doc), REQUEST, now());
+        assert_eq!(r.timestamp, now());
+        assert_eq!(
+            r.provenance[IMPLAUSIBLE_TIME],
+            json!({"field": "startTimestamp", "value": "1999-12-31T23:59:59Z"})
+        );
+    }
+
+    #[test]
     fn hec_time_stands_in_for_a_missing_event_time_and_then_now() {
         let m = Mapper::default();
         let r = m.hec(&envelope(r#"{"eventId":"a"}"#), REQUEST, now());
@@ -568,14 +719,20 @@ mod tests {
             Utc.with_ymd_and_hms(2021, 12, 1, 0, 0, 0).unwrap()
         );
         let body = br#"{"event":{"eventId":"a"}}"#;
-        let env = crate::hec::parse_events(body, 1).unwrap().remove(0);
+        let env = crate::hec::parse_events(body, 1)
+            .unwrap()
+            .remove(0)
+            .unwrap();
         assert_eq!(m.hec(&env, REQUEST, now()).timestamp, now());
     }
 
     #[test]
     fn a_hec_time_in_milliseconds_is_read_as_milliseconds() {
         let body = br#"{"event":{"eventId":"a"},"time":1638316800250}"#;
-        let env = crate::hec::parse_events(body, 1).unwrap().remove(0);
+        let env = crate::hec::parse_events(body, 1)
+            .unwrap()
+            .remove(0)
+            .unwrap();
         let r = Mapper::default().hec(&env, REQUEST, now());
         assert_eq!(
             r.timestamp,
@@ -604,7 +761,8 @@ mod tests {
         let body = "{\"index\":{\"_index\":\"strivacity-audit\",\"_id\":\"doc-1\"}}\n{\"message\":\"x\"}\n";
         let item = crate::bulk::parse_bulk(body.as_bytes(), None, 10)
             .unwrap()
-            .remove(0);
+            .remove(0)
+            .unwrap();
         assert_eq!(item.action, Action::Index);
         let request = RequestInfo {
             protocol: "bulk",

@@ -50,6 +50,8 @@ pub(crate) struct ObjectWriter {
     kept: usize,
     /// The body replaces an earlier write as a whole instead of being merged with it.
     supersedes: bool,
+    /// An earlier write of the key holds this body already ([`super::ObjectNaming::Once`]): leave it.
+    once: bool,
 }
 
 struct Multipart {
@@ -96,6 +98,8 @@ impl Condition {
 pub(crate) struct WriteError {
     text: String,
     conflict: bool,
+    /// The key exists and a write required it absent (`If-None-Match: *` answered 412).
+    exists: bool,
 }
 
 impl WriteError {
@@ -104,12 +108,12 @@ impl WriteError {
         E: std::error::Error + 'static,
     {
         // 412: the condition failed; 409: a concurrent conditional write; 404: an `If-Match` target is gone.
-        let conflict = error
-            .raw_response()
-            .is_some_and(|r| matches!(r.status().as_u16(), 404 | 409 | 412));
+        let status = error.raw_response().map(|r| r.status().as_u16());
+        let conflict = matches!(status, Some(404 | 409 | 412));
         WriteError {
             text: crate::aws::error_text(&error),
             conflict,
+            exists: status == Some(412),
         }
     }
 
@@ -117,6 +121,7 @@ impl WriteError {
         WriteError {
             text: text.into(),
             conflict: false,
+            exists: false,
         }
     }
 }
@@ -135,7 +140,15 @@ impl ObjectWriter {
             sent: 0,
             kept: 0,
             supersedes: false,
+            once: false,
         }
+    }
+
+    /// The key names this body's whole content ([`super::ObjectNaming::Once`]): if it exists, it is left as it
+    /// is and counted as written.
+    pub fn written_once(mut self) -> ObjectWriter {
+        self.once = true;
+        self
     }
 
     /// Replaces an earlier write of the key instead of keeping its lines. Only for a replay from a cursor that has
@@ -240,6 +253,16 @@ impl ObjectWriter {
                 })
             }
             Err(error) if !error.conflict => return Err(error.text),
+            Err(error) if self.once && error.exists => {
+                return Ok(Written {
+                    key: self.key,
+                    lines,
+                    kept: 0,
+                    bytes: fresh.len(),
+                    uncompressed,
+                    parts: 0,
+                })
+            }
             Err(_) => {}
         }
         let mut last = String::new();
@@ -254,6 +277,7 @@ impl ObjectWriter {
                 sent: 0,
                 kept: 0,
                 supersedes: false,
+                once: false,
             };
             let lines = decode_lines(&fresh)
                 .map_err(|e| format!("re-reading the body for {}: {e}", self.key))?;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use strivacity_receiver::config::{self, ReceiverConfig};
+use strivacity_receiver::host::{self, HostLimits};
 use strivacity_receiver::{router, Receiver};
 use tributary_shared::config::Reader;
 use tributary_shared::runtime::{self, Usage};
@@ -45,12 +46,13 @@ async fn main() -> ExitCode {
     let mut reader = Reader::from_env();
     let receiver_config = ReceiverConfig::read(&mut reader);
     let listen = config::read_listen_addr(&mut reader);
-    let (receiver_config, listen) = match reader.finish((receiver_config, listen)) {
+    let limits = config::read_host_limits(&mut reader);
+    let (receiver_config, listen, limits) = match reader.finish((receiver_config, listen, limits)) {
         Ok(read) => read,
         Err(error) => return runtime::config_failed(USAGE.name, &error),
     };
     let listen = listen_arg.unwrap_or(listen);
-    match serve(receiver_config, &listen).await {
+    match serve(receiver_config, &listen, limits).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => runtime::failed(USAGE.name, &error),
     }
@@ -64,6 +66,7 @@ fn usage_error(message: &str) -> ExitCode {
 async fn serve(
     config: ReceiverConfig,
     listen: &str,
+    limits: HostLimits,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let sdk = tributary_shared::aws::load().await;
     let receiver = Receiver::from_clients(
@@ -77,9 +80,7 @@ async fn serve(
     let address = listener.local_addr()?;
     println!("listening on http://{address}");
     tracing::info!(message = "Receiver listening.", address = %address);
-    axum::serve(listener, router(Arc::new(receiver)))
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    host::serve(listener, router(Arc::new(receiver)), limits, shutdown()).await?;
     Ok(())
 }
 
