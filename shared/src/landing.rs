@@ -195,6 +195,48 @@ impl Lander {
         self.write_all(objects).await
     }
 
+    /// The object at `key`, or `None` when there is none (a 404; without `s3:ListBucket` S3 answers 403 instead,
+    /// which is an error here).
+    pub async fn get_if_exists(
+        &self,
+        key: &str,
+    ) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, String> {
+        match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => Ok(Some(object)),
+            Err(error)
+                if error
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(crate::aws::error_text(&error)),
+        }
+    }
+
+    /// Records grouped by the partition each lands in, in partition order.
+    pub fn by_partition(records: &[Record]) -> BTreeMap<Partition, Vec<&Record>> {
+        let mut groups: BTreeMap<Partition, Vec<&Record>> = BTreeMap::new();
+        for record in records {
+            groups
+                .entry(Partition::for_event(
+                    record.vendor,
+                    &record.event_type,
+                    record.timestamp,
+                ))
+                .or_default()
+                .push(record);
+        }
+        groups
+    }
+
     /// Proves the landing path before a destructive read: one small write under `vendor`'s prefix, with the
     /// bucket, permissions and encryption a real landing uses. The key (`<prefix>/vendor=<vendor>/_probe/<stream>`)
     /// is outside every partition and lacks the `.ndjson.gz` suffix, so neither Hive readers nor the SIEM
@@ -243,17 +285,7 @@ impl Lander {
         naming: ObjectNaming<'_>,
     ) -> Objects {
         let stamp = LineStamp::now(self.collector);
-        let mut groups: BTreeMap<Partition, Vec<&Record>> = BTreeMap::new();
-        for record in records {
-            groups
-                .entry(Partition::for_event(
-                    record.vendor,
-                    &record.event_type,
-                    record.timestamp,
-                ))
-                .or_default()
-                .push(record);
-        }
+        let groups = Lander::by_partition(records);
         let mut objects = Objects {
             open: BTreeMap::new(),
             partition_fallbacks: 0,

@@ -144,9 +144,7 @@ pub struct Recheck {
 
 /// What already landed, read back cell object by cell object as a re-check reaches it.
 pub struct Landed {
-    s3: aws_sdk_s3::Client,
-    bucket: String,
-    prefix: String,
+    lander: Lander,
     /// Event ids per object key.
     ids: HashMap<String, HashSet<String>>,
     /// Objects read back (the S3 cost of the re-check).
@@ -158,9 +156,7 @@ pub struct Landed {
 impl Landed {
     pub fn new(services: &Services) -> Self {
         Landed {
-            s3: services.s3.clone(),
-            bucket: services.config.bucket.clone(),
-            prefix: services.config.prefix.clone(),
+            lander: services.lander(crate::FUNCTION),
             ids: HashMap::new(),
             reads: 0,
             new: 0,
@@ -170,7 +166,7 @@ impl Landed {
     /// Whether `record` is missing from the object of its cell (and so, from S3: a log lands nowhere else).
     async fn is_new(&mut self, record: &Record, cell: Window) -> Result<bool, LandError> {
         let key = Partition::for_event(VENDOR, &record.event_type, record.timestamp)
-            .key(&self.prefix, &cell.tag());
+            .key(self.lander.prefix(), &cell.tag());
         if !self.ids.contains_key(&key) {
             let ids = self.read_ids(&key).await?;
             self.reads += 1;
@@ -187,30 +183,16 @@ impl Landed {
     /// The `event.id`s of the object at `key` (none if there is no object).
     async fn read_ids(&self, key: &str) -> Result<HashSet<String>, LandError> {
         let failed = |reason: String| LandError {
-            bucket: self.bucket.clone(),
+            bucket: self.lander.bucket().to_owned(),
             key: key.to_owned(),
             reason: format!("reading what landed before, to find late logs: {reason}"),
             not_landed: 0,
             landed: 0,
             total: 0,
         };
-        let object = match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(object) => object,
-            Err(error)
-                if error
-                    .raw_response()
-                    .is_some_and(|r| r.status().as_u16() == 404) =>
-            {
-                return Ok(HashSet::new())
-            }
-            Err(error) => return Err(failed(tributary_shared::aws::error_text(&error))),
+        let object = match self.lander.get_if_exists(key).await.map_err(failed)? {
+            Some(object) => object,
+            None => return Ok(HashSet::new()),
         };
         let body = object
             .body

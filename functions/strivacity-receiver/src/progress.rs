@@ -7,10 +7,9 @@
 //! makes no duplicate: every object's key names the request's content, and an existing key is left as it is
 //! (`ObjectNaming::Once`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use tributary_shared::keys::Partition;
 use tributary_shared::landing::{LandReport, LandedObject};
 use tributary_shared::record::Record;
 
@@ -61,17 +60,7 @@ impl LandedChunks {
 /// The records split into chunks of whole partitions, in partition order (the same chunks for the same request).
 /// `None` when they fit in one chunk, so the common request is landed as it came, without copying.
 pub(crate) fn chunks(records: &[Record]) -> Option<Vec<Vec<Record>>> {
-    let mut partitions: BTreeMap<Partition, Vec<&Record>> = BTreeMap::new();
-    for record in records {
-        partitions
-            .entry(Partition::for_event(
-                record.vendor,
-                &record.event_type,
-                record.timestamp,
-            ))
-            .or_default()
-            .push(record);
-    }
+    let partitions = tributary_shared::landing::Lander::by_partition(records);
     if partitions.len() <= CHUNK_PARTITIONS {
         return None;
     }

@@ -19,12 +19,12 @@ use tributary_shared::record::rfc3339;
 use tributary_shared::run::events::PossiblyLostBatch;
 use tributary_shared::run::{Finish, Run};
 
-use crate::client::{Call, ClientError, Collected, Credentials, Setup};
+use crate::client::{ClientError, Collected, Credentials, Setup};
 use crate::error::PollerError;
 use crate::event_type::EventType;
 use crate::keep;
 use crate::mapping::Origin;
-use crate::type_run::TypeWork;
+use crate::type_run::{self, At, TypeWork, Worked};
 use crate::Poller;
 
 /// State bookkeeping: the stream id whose setup (start-collect + stream) is done.
@@ -52,13 +52,8 @@ pub struct Collection;
 impl TypeWork for Collection {
     type Detail = CollectDetail;
 
-    async fn work(
-        &self,
-        poller: &Poller,
-        event_type: EventType,
-        run: &mut Run<'_>,
-        detail: &mut CollectDetail,
-    ) -> Result<Finish, PollerError> {
+    async fn work(&self, at: At<'_, '_>, detail: &mut CollectDetail) -> Worked {
+        let (poller, event_type, run) = (at.poller, at.event_type, at.run);
         let config = &poller.config;
         let stream_id = config.stream_id.as_str();
         detail.event_type = event_type.as_str();
@@ -86,11 +81,7 @@ impl TypeWork for Collection {
             }
             keep::mark_in_flight(run, config.batch_size).await?;
             let round_started = Instant::now();
-            let call = Call {
-                deadline: &deadline,
-                metrics: run.metrics(),
-                credentials: &credentials,
-            };
+            let call = type_run::call(run, &credentials);
             let answer = poller
                 .client
                 .collect(
@@ -231,12 +222,7 @@ async fn ensure_setup(
     if !force && run.meta(META_SETUP_STREAM) == Some(config.stream_id.as_str()) {
         return Ok("remembered");
     }
-    let deadline = *run.deadline();
-    let call = Call {
-        deadline: &deadline,
-        metrics: run.metrics(),
-        credentials,
-    };
+    let call = type_run::call(run, credentials);
     let started = poller
         .client
         .start_collect(&call, event_type)

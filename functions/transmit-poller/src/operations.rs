@@ -12,14 +12,12 @@
 //! run; its outcome in state and metrics), collecting nothing.
 
 use serde::Serialize;
-use tributary_shared::run::{Finish, Run};
+use tributary_shared::run::Finish;
 
-use crate::client::{Call, Setup};
+use crate::client::Setup;
 use crate::drain::{META_SETUP_AT, META_SETUP_STREAM};
 use crate::error::PollerError;
-use crate::event_type::EventType;
-use crate::type_run::TypeWork;
-use crate::Poller;
+use crate::type_run::{self, At, TypeWork, Worked};
 
 /// How much to take down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +61,8 @@ pub struct Stop {
 impl TypeWork for Stop {
     type Detail = StopReport;
 
-    async fn work(
-        &self,
-        poller: &Poller,
-        event_type: EventType,
-        run: &mut Run<'_>,
-        report: &mut StopReport,
-    ) -> Result<Finish, PollerError> {
+    async fn work(&self, at: At<'_, '_>, report: &mut StopReport) -> Worked {
+        let (poller, event_type, run) = (at.poller, at.event_type, at.run);
         let stream_id = poller.config.stream_id.as_str();
         report.event_type = event_type.as_str();
         report.stream_id = stream_id.to_owned();
@@ -78,12 +71,7 @@ impl TypeWork for Stop {
             StopScope::Collection => "stop",
         };
         let credentials = poller.credentials().await?;
-        let deadline = *run.deadline();
-        let call = Call {
-            deadline: &deadline,
-            metrics: run.metrics(),
-            credentials: &credentials,
-        };
+        let call = type_run::call(run, &credentials);
         let deleted = poller
             .client
             .delete_stream(&call, event_type, stream_id)

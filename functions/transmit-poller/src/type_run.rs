@@ -5,10 +5,30 @@ use serde::Serialize;
 use tributary_shared::metrics::{names, Unit};
 use tributary_shared::run::{Finish, Run, Source, StreamId};
 
+use crate::client::{Call, Credentials};
 use crate::error::PollerError;
 use crate::event_type::EventType;
 use crate::mapping::VENDOR;
 use crate::{Poller, COLLECTOR};
+
+/// Where a run of one event type works: the poller, the type, and its run under the lease.
+pub struct At<'a, 'r> {
+    pub poller: &'a Poller,
+    pub event_type: EventType,
+    pub run: &'a mut Run<'r>,
+}
+
+/// What one Transmit call of this run needs: its deadline, its metrics and the credentials.
+pub fn call<'a>(run: &'a Run<'_>, credentials: &'a Credentials) -> Call<'a> {
+    Call {
+        deadline: run.deadline(),
+        metrics: run.metrics(),
+        credentials,
+    }
+}
+
+/// How a piece of work ends.
+pub type Worked = Result<Finish, PollerError>;
 
 /// What a run of one event type does under its lease.
 #[allow(async_fn_in_trait)]
@@ -16,13 +36,7 @@ pub trait TypeWork {
     /// What the work adds to the shared run report.
     type Detail: Serialize + Default;
 
-    async fn work(
-        &self,
-        poller: &Poller,
-        event_type: EventType,
-        run: &mut Run<'_>,
-        detail: &mut Self::Detail,
-    ) -> Result<Finish, PollerError>;
+    async fn work(&self, at: At<'_, '_>, detail: &mut Self::Detail) -> Worked;
 }
 
 pub struct TypeRun<'p, W> {
@@ -48,10 +62,12 @@ impl<W: TypeWork> Source for TypeRun<'_, W> {
         run: &mut Run<'_>,
         detail: &mut W::Detail,
     ) -> Result<Finish, PollerError> {
-        let result = self
-            .work
-            .work(self.poller, self.event_type, run, detail)
-            .await;
+        let at = At {
+            poller: self.poller,
+            event_type: self.event_type,
+            run: &mut *run,
+        };
+        let result = self.work.work(at, detail).await;
         // What waits in the state table to land, whatever happened: the alarm on stuck batches reads it.
         run.metrics().set(
             names::PENDING_BATCHES,

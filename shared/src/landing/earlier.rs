@@ -21,26 +21,12 @@ pub(super) async fn keep_earlier_lines(
     lander: &Lander,
 ) -> Result<Option<String>, String> {
     let key = writer.key().to_owned();
-    let object = match lander
-        .s3
-        .get_object()
-        .bucket(&lander.bucket)
-        .key(&key)
-        .send()
-        .await
-    {
-        Ok(object) => object,
-        Err(error)
-            if error
-                .raw_response()
-                .is_some_and(|r| r.status().as_u16() == 404) =>
-        {
-            return Ok(None)
-        }
+    let object = match lander.get_if_exists(&key).await {
+        Ok(Some(object)) => object,
+        Ok(None) => return Ok(None),
         Err(error) => {
             return Err(format!(
-                "reading the earlier object to keep its records: {}",
-                crate::aws::error_text(&error)
+                "reading the earlier object to keep its records: {error}"
             ))
         }
     };

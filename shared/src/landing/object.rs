@@ -83,6 +83,24 @@ enum Condition {
     Any,
 }
 
+/// Sends a `PutObject` or `CopyObject` request (their builders share no trait) with what every object carries
+/// (content type, record count, collector) and the write's condition.
+macro_rules! send_object {
+    ($request:expr, $lander:expr, $lines:expr, $condition:expr) => {{
+        let (if_none_match, if_match) = $condition.headers();
+        $request
+            .content_type(CONTENT_TYPE)
+            .metadata("lines", $lines.to_string())
+            .metadata("collector", $lander.collector)
+            .set_if_none_match(if_none_match)
+            .set_if_match(if_match)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(WriteError::from_sdk)
+    }};
+}
+
 impl Condition {
     /// `(If-None-Match, If-Match)` of a write under this condition.
     fn headers(&self) -> (Option<String>, Option<String>) {
@@ -241,29 +259,21 @@ impl ObjectWriter {
         } else {
             Condition::Absent
         };
-        match put(lander, &self.key, fresh.clone(), lines, &condition).await {
-            Ok(()) => {
-                return Ok(Written {
-                    key: self.key,
-                    lines,
-                    kept: 0,
-                    bytes: fresh.len(),
-                    uncompressed,
-                    parts: 0,
-                })
-            }
+        let written = match put(lander, &self.key, fresh.clone(), lines, &condition).await {
+            Ok(()) => true,
             Err(error) if !error.conflict => return Err(error.text),
-            Err(error) if self.once && error.exists => {
-                return Ok(Written {
-                    key: self.key,
-                    lines,
-                    kept: 0,
-                    bytes: fresh.len(),
-                    uncompressed,
-                    parts: 0,
-                })
-            }
-            Err(_) => {}
+            // Written once already from the same content: as good as this write.
+            Err(error) => self.once && error.exists,
+        };
+        if written {
+            return Ok(Written {
+                key: self.key,
+                lines,
+                kept: 0,
+                bytes: fresh.len(),
+                uncompressed,
+                parts: 0,
+            });
         }
         let mut last = String::new();
         for _ in 0..MERGE_ATTEMPTS {
@@ -443,18 +453,8 @@ impl ObjectWriter {
             .bucket(&lander.bucket)
             .key(&self.key)
             .copy_source(format!("{}/{}", lander.bucket, encode_copy_source(staging)))
-            .metadata_directive(MetadataDirective::Replace)
-            .content_type(CONTENT_TYPE)
-            .metadata("lines", lines.to_string())
-            .metadata("collector", lander.collector);
-        let (if_none_match, if_match) = condition.headers();
-        request
-            .set_if_none_match(if_none_match)
-            .set_if_match(if_match)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(WriteError::from_sdk)
+            .metadata_directive(MetadataDirective::Replace);
+        send_object!(request, lander, lines, condition)
     }
 
     /// Drops an open multipart upload; nothing becomes visible.
@@ -493,18 +493,8 @@ async fn put(
         .put_object()
         .bucket(&lander.bucket)
         .key(key)
-        .content_type(CONTENT_TYPE)
-        .metadata("lines", lines.to_string())
-        .metadata("collector", lander.collector)
         .body(ByteStream::from(body));
-    let (if_none_match, if_match) = condition.headers();
-    request
-        .set_if_none_match(if_none_match)
-        .set_if_match(if_match)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(WriteError::from_sdk)
+    send_object!(request, lander, lines, condition)
 }
 
 async fn delete_staging(lander: &Lander, staging: &str) {
