@@ -115,6 +115,24 @@ impl Stack {
         }
     }
 
+    /// `binary` as an operator runs it against this stack: an environment holding only `PATH`, the local stack's
+    /// AWS settings and this test's bucket, table and prefix.
+    pub fn command(&self, binary: &str) -> std::process::Command {
+        let mut command = std::process::Command::new(binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ENDPOINT_URL", endpoint())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("TRIBUTARY_BUCKET", &self.bucket)
+            .env("TRIBUTARY_STATE_TABLE", &self.table)
+            .env("TRIBUTARY_PREFIX", &self.prefix)
+            .env("TRIBUTARY_LOG_LEVEL", "warn");
+        command
+    }
+
     pub fn services(&self) -> Services {
         Services::new(&self.sdk, self.config())
     }

@@ -1,22 +1,7 @@
 //! `tributary-ctl --help` and `--version` in an empty environment (no AWS settings, no stack), and a command
 //! started with bad settings.
 
-use std::process::{Command, Output};
-
-/// Runs the binary with nothing in its environment but `vars`: no AWS settings, no credentials.
-fn run(binary: &str, args: &[&str], vars: &[(&str, &str)]) -> Output {
-    Command::new(binary)
-        .env_clear()
-        .envs(vars.iter().copied())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout.clone()).expect("UTF-8")
-}
+use tributary_testkit::cli::{run, stdout};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tributary-ctl");
 

@@ -15,19 +15,8 @@ use tributary_testkit::Stack;
 const NEEDS_ATTENTION: i32 = 3;
 
 async fn ctl(stack: &Stack, vars: &[(&str, String)], args: &[&str]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tributary-ctl"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", tributary_testkit::endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("TRIBUTARY_BUCKET", &stack.bucket)
-        .env("TRIBUTARY_STATE_TABLE", &stack.table)
-        .env("TRIBUTARY_PREFIX", &stack.prefix)
-        .env("TRIBUTARY_LOG_LEVEL", "warn")
-        .args(args);
+    let mut command = stack.command(env!("CARGO_BIN_EXE_tributary-ctl"));
+    command.args(args);
     for (name, value) in vars {
         command.env(name, value);
     }

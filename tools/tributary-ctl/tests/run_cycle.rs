@@ -19,18 +19,8 @@ use tributary_testkit::Stack;
 const UNREACHABLE: &str = "http://127.0.0.1:9";
 
 fn command(stack: &Stack, vars: &[(&str, String)], args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tributary-ctl"));
+    let mut command = stack.command(env!("CARGO_BIN_EXE_tributary-ctl"));
     command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", tributary_testkit::endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("TRIBUTARY_BUCKET", &stack.bucket)
-        .env("TRIBUTARY_STATE_TABLE", &stack.table)
-        .env("TRIBUTARY_PREFIX", &stack.prefix)
-        .env("TRIBUTARY_LOG_LEVEL", "warn")
         .env("TRIBUTARY_HTTP_MAX_ATTEMPTS", "2")
         .env("TRIBUTARY_HTTP_BACKOFF_MS", "20")
         .env("TRIBUTARY_LOCAL_TIMEOUT_SECONDS", "20")
