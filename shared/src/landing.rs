@@ -21,7 +21,7 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::event_id::digest_hex;
 use crate::keys::Partition;
-use crate::record::{LineStamp, Record, Unparsed};
+use crate::record::{LineStamp, Record, Shape, Unparsed};
 use object::ObjectWriter;
 
 /// How the `<object-id>` of each partition's object is derived. Never from the wall clock or randomness.
@@ -132,6 +132,7 @@ pub struct Lander {
     prefix: String,
     collector: &'static str,
     gzip_level: u32,
+    shape: Shape,
     /// Objects of one batch written at once.
     concurrency: usize,
 }
@@ -159,8 +160,15 @@ impl Lander {
             prefix: prefix.into(),
             collector,
             gzip_level,
+            shape: Shape::default(),
             concurrency: DEFAULT_CONCURRENCY,
         }
+    }
+
+    /// Writes records in `shape` (lean by default).
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
     }
 
     /// Writes up to `objects` objects of a batch at once (at least one). A push receiver whose request may span
@@ -284,7 +292,7 @@ impl Lander {
         unparsed: &[Unparsed],
         naming: ObjectNaming<'_>,
     ) -> Objects {
-        let stamp = LineStamp::now(self.collector);
+        let stamp = LineStamp::now(self.shape);
         let groups = Lander::by_partition(records);
         let mut objects = Objects {
             open: BTreeMap::new(),

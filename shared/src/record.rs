@@ -1,6 +1,16 @@
 //! The ECS-shaped record every function lands, one per NDJSON line (the record format in the design notes):
 //! `@timestamp`, `ecs.version`, `event.*`, whatever ECS fields the vendor has (`user`, `source`, `host`, ...),
-//! the vendor's original event unchanged under its vendor key, and `tributary.*` provenance.
+//! the vendor's event under its vendor key, and `tributary.*` provenance that differs per record.
+//!
+//! Two shapes ([`Shape`], `TRIBUTARY_RECORD_SHAPE`):
+//! - **lean** (the default): the vendor fields that ECS fields carry verbatim are written once, under ECS; the
+//!   vendor key keeps the rest, so nothing the vendor sent is lost ([`lean::original_of`] rebuilds it); no
+//!   `related.*` (it repeats fields of the record) and no operator provenance (run, batch, stream).
+//! - **full**: the original byte for byte under the vendor key, `related.*`, and the operator provenance.
+//!
+//! What is the same for every line of an object (collector, version, shape) is S3 object metadata, not a field.
+
+pub mod lean;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::ser::{SerializeMap, Serializer};
@@ -9,6 +19,26 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 pub const ECS_VERSION: &str = "8.11.0";
+
+/// Which record shape lines are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    #[default]
+    Lean,
+    Full,
+}
+
+impl Shape {
+    pub const CHOICES: &'static [(&'static str, Shape)] =
+        &[("lean", Shape::Lean), ("full", Shape::Full)];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Lean => "lean",
+            Shape::Full => "full",
+        }
+    }
+}
 
 /// `event.outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,8 +74,11 @@ pub struct Record {
     pub ecs: Map<String, Value>,
     /// The vendor's event exactly as received.
     pub original: Box<RawValue>,
-    /// `tributary.*`: which collector, from which cursor or request.
+    /// `tributary.*` in both shapes: what differs per record and matters to whoever reads it (a stream cursor,
+    /// the sender's routing metadata).
     pub provenance: Map<String, Value>,
+    /// `tributary.*` in full records only: where an operator traces a record to (run, batch, stream).
+    pub operator_provenance: Map<String, Value>,
 }
 
 impl Record {
@@ -71,6 +104,7 @@ impl Record {
             ecs: Map::new(),
             original,
             provenance: Map::new(),
+            operator_provenance: Map::new(),
         }
     }
 
@@ -129,9 +163,16 @@ impl Record {
         self
     }
 
-    /// Sets a `tributary.*` provenance field (`cursor`, `stream`, `request`, ...).
+    /// Sets a `tributary.*` provenance field written in both shapes (`cursor`, the sender's metadata, ...).
     pub fn with_provenance(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.provenance.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Sets a `tributary.*` provenance field written in full records only (`run`, `batch`, `stream`, ...).
+    pub fn with_operator_provenance(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.operator_provenance
+            .insert(name.to_owned(), value.into());
         self
     }
 
@@ -147,18 +188,18 @@ impl Record {
     }
 }
 
-/// What the landing step adds to every line it writes: the collector name and the ingestion time.
+/// What the landing step decides for every line it writes: the ingestion time and the record shape.
 #[derive(Debug, Clone)]
 pub struct LineStamp {
-    pub collector: &'static str,
     pub ingested: String,
+    pub shape: Shape,
 }
 
 impl LineStamp {
-    pub fn now(collector: &'static str) -> Self {
+    pub fn now(shape: Shape) -> Self {
         LineStamp {
-            collector,
             ingested: rfc3339(Utc::now()),
+            shape,
         }
     }
 }
@@ -195,6 +236,7 @@ struct RecordLine<'a> {
 impl Serialize for RecordLine<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let r = self.record;
+        let full = self.stamp.shape == Shape::Full;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("@timestamp", &rfc3339(r.timestamp))?;
         map.serialize_entry("ecs", &EcsVersion)?;
@@ -206,27 +248,48 @@ impl Serialize for RecordLine<'_> {
             },
         )?;
         for (key, value) in &r.ecs {
-            if key != "event" && key != "ecs" && key != "@timestamp" && key != "tributary" {
+            let reserved = matches!(key.as_str(), "event" | "ecs" | "@timestamp" | "tributary");
+            // `related.*` repeats fields of the record: full records only.
+            if !reserved && (full || key != "related") {
                 map.serialize_entry(key, value)?;
             }
         }
-        let original = r.original.get();
-        if original.contains(['\n', '\r']) {
+        let text = r.original.get();
+        let flat;
+        let original: &RawValue = if text.contains(['\n', '\r']) {
             // A pretty-printed original would break the NDJSON line. JSON has line breaks only between tokens,
             // never inside strings, so spaces in their place keep the event's text and meaning.
-            let flat = RawValue::from_string(original.replace(['\n', '\r'], " "))
+            flat = RawValue::from_string(text.replace(['\n', '\r'], " "))
                 .expect("swapping whitespace between JSON tokens keeps the JSON valid");
-            map.serialize_entry(r.vendor, &flat)?;
+            &flat
         } else {
-            map.serialize_entry(r.vendor, &r.original)?;
+            &r.original
+        };
+        if full {
+            map.serialize_entry(r.vendor, original)?;
+        } else {
+            map.serialize_entry(
+                r.vendor,
+                &lean::LeanOriginal {
+                    record: r,
+                    original,
+                },
+            )?;
         }
-        map.serialize_entry(
-            "tributary",
-            &Provenance {
-                collector: self.stamp.collector,
-                extra: &r.provenance,
-            },
-        )?;
+        let operator = if full {
+            Some(&r.operator_provenance)
+        } else {
+            None
+        };
+        if !r.provenance.is_empty() || operator.is_some_and(|o| !o.is_empty()) {
+            map.serialize_entry(
+                "tributary",
+                &Provenance {
+                    fields: &r.provenance,
+                    operator,
+                },
+            )?;
+        }
         map.end()
     }
 }
@@ -276,16 +339,14 @@ impl Serialize for EventObject<'_> {
 }
 
 struct Provenance<'a> {
-    collector: &'a str,
-    extra: &'a Map<String, Value>,
+    fields: &'a Map<String, Value>,
+    operator: Option<&'a Map<String, Value>>,
 }
 
 impl Serialize for Provenance<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("collector", self.collector)?;
-        map.serialize_entry("version", crate::VERSION)?;
-        for (key, value) in self.extra {
+        for (key, value) in self.operator.into_iter().flatten().chain(self.fields) {
             map.serialize_entry(key, value)?;
         }
         map.end()
@@ -333,10 +394,6 @@ impl Unparsed {
     }
 
     pub fn to_line(&self, out: &mut Vec<u8>, stamp: &LineStamp) {
-        let mut provenance = Map::new();
-        provenance.insert("collector".into(), stamp.collector.into());
-        provenance.insert("version".into(), crate::VERSION.into());
-        provenance.extend(self.context.clone());
         let line = serde_json::json!({
             "@timestamp": stamp.ingested,
             "ecs": {"version": ECS_VERSION},
@@ -349,7 +406,7 @@ impl Unparsed {
                 "ingested": stamp.ingested,
             },
             "error": {"message": self.error},
-            "tributary": provenance,
+            "tributary": self.context,
         });
         serde_json::to_writer(&mut *out, &line).expect("serializing JSON values is infallible");
     }
@@ -375,11 +432,11 @@ mod tests {
             .with_path("user.id", Some("u1".into()))
             .with_path("user.name", None)
             .with_path("source.ip", Some("1.1.1.1".into()))
-            .with_provenance("stream", "cis");
+            .with_operator_provenance("stream", "cis");
         let mut out = Vec::new();
         let stamp = LineStamp {
-            collector: "transmit-poller",
             ingested: "2026-11-23T11:00:00.000Z".into(),
+            shape: Shape::Full,
         };
         record.to_line(&mut out, &stamp);
         let text = String::from_utf8(out).unwrap();
@@ -393,8 +450,68 @@ mod tests {
         assert_eq!(v["event"]["ingested"], "2026-11-23T11:00:00.000Z");
         assert_eq!(v["user"], serde_json::json!({"id": "u1"}));
         assert_eq!(v["source"]["ip"], "1.1.1.1");
-        assert_eq!(v["tributary"]["collector"], "transmit-poller");
-        assert_eq!(v["tributary"]["stream"], "cis");
+        assert_eq!(v["tributary"], serde_json::json!({"stream": "cis"}));
+    }
+
+    fn lean_line(record: &Record) -> Value {
+        let mut out = Vec::new();
+        record.to_line(&mut out, &LineStamp::now(Shape::Lean));
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn a_lean_record_writes_moved_fields_once_and_the_original_comes_back() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let text = r#"{"activity":"login","timestamp":"2026-11-23T10:00:00.000Z","ip":" 10.0.0.1","app_id":"a1","x":[1,2]}"#;
+        let original: Value = serde_json::from_str(text).unwrap();
+        let record = Record::new("transmit", "cis", at, "id1", raw(text))
+            .with_action("login")
+            .with_path("source.ip", Some("10.0.0.1".into()))
+            .with_path("service.id", Some("a1".into()))
+            .with_path("related.ip", Some(vec!["10.0.0.1"].into()))
+            .with_operator_provenance("run", "r1")
+            .with_provenance("cursor", "c1");
+        let v = lean_line(&record);
+        // Moved: written once, under ECS. Kept: what ECS does not carry verbatim (the padded ip) and the rest.
+        assert_eq!(
+            v["transmit"],
+            serde_json::json!({"ip": " 10.0.0.1", "x": [1, 2]})
+        );
+        assert_eq!(v["event"]["action"], "login");
+        assert_eq!(v["service"]["id"], "a1");
+        assert!(v.get("related").is_none());
+        assert_eq!(v["tributary"], serde_json::json!({"cursor": "c1"}));
+        assert_eq!(lean::original_of(&v).unwrap(), original);
+
+        // The full line rebuilds to the same original.
+        let mut out = Vec::new();
+        record.to_line(
+            &mut out,
+            &LineStamp {
+                ingested: "2026-11-23T11:00:00.000Z".into(),
+                shape: Shape::Full,
+            },
+        );
+        let full: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(lean::original_of(&full).unwrap(), original);
+        assert_eq!(full["tributary"]["run"], "r1");
+    }
+
+    #[test]
+    fn a_field_absent_from_the_original_is_not_invented() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        // A timestamp in another form than @timestamp stays; no app_id means no service.id and nothing added back.
+        let text = r#"{"activity":"login","timestamp":"2026-11-23T10:00:00Z"}"#;
+        let record = Record::new("transmit", "cis", at, "id1", raw(text)).with_action("login");
+        let v = lean_line(&record);
+        assert_eq!(
+            v["transmit"],
+            serde_json::json!({"timestamp": "2026-11-23T10:00:00Z"})
+        );
+        assert_eq!(
+            lean::original_of(&v).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
     }
 
     #[test]
@@ -408,7 +525,7 @@ mod tests {
             raw("{\n  \"eventId\": \"e1\",\r\n  \"n\": \"a b\"\n}"),
         );
         let mut out = Vec::new();
-        let stamp = LineStamp::now("strivacity-receiver");
+        let stamp = LineStamp::now(Shape::Full);
         record.to_line(&mut out, &stamp);
         assert!(!out.contains(&b'\n') && !out.contains(&b'\r'));
         let v: Value = serde_json::from_slice(&out).unwrap();
@@ -421,8 +538,8 @@ mod tests {
     #[test]
     fn an_unparsed_line_carries_the_raw_text_and_the_error() {
         let stamp = LineStamp {
-            collector: "lookout-stream",
             ingested: "2026-11-23T11:00:00.000Z".into(),
+            shape: Shape::Lean,
         };
         let mut out = Vec::new();
         Unparsed::new("lookout", "data:{oops", "expected value at line 1")

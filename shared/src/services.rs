@@ -10,6 +10,7 @@ use crate::config::common;
 use crate::config::{ConfigError, Reader};
 use crate::http::HttpPolicy;
 use crate::landing::Lander;
+use crate::record::Shape;
 use crate::secrets::SecretsCache;
 use crate::state::StateStore;
 
@@ -29,6 +30,8 @@ pub struct CommonConfig {
     pub lease_ttl: Duration,
     /// `TRIBUTARY_GZIP_LEVEL`: 1 (fast) to 9 (small), default 6.
     pub gzip_level: u32,
+    /// `TRIBUTARY_RECORD_SHAPE`: `lean` (default) or `full`.
+    pub record_shape: Shape,
     /// `TRIBUTARY_SECRETS_TTL_SECONDS`: how long a secret is cached (default 300).
     pub secrets_ttl: Duration,
     /// `TRIBUTARY_HTTP_*`.
@@ -58,6 +61,7 @@ impl CommonConfig {
                 "how long a stream's lease lasts without a heartbeat; a killed run frees its stream within this time",
             )),
             gzip_level: common::gzip_level(reader),
+            record_shape: common::record_shape(reader),
             secrets_ttl: common::secrets_ttl(reader),
             http: HttpPolicy::from_env(reader),
         }
@@ -107,5 +111,6 @@ impl Services {
             collector,
             self.config.gzip_level,
         )
+        .with_shape(self.config.record_shape)
     }
 }

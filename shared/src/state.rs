@@ -122,6 +122,8 @@ pub struct Progress {
 /// How a run ended, for `last_run_*`.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
+    /// Bookkeeping keys (`meta.<key>`) the finish write empties.
+    pub cleared_meta: &'static [&'static str],
     pub started_at: DateTime<Utc>,
     pub outcome: &'static str,
     pub events: u64,
@@ -451,6 +453,15 @@ impl StateStore {
         let mut update = "SET last_run_started_at = :started, last_run_finished_at = :finished, \
                           last_run_outcome = :outcome, last_run_events = :events"
             .to_owned();
+        if !summary.cleared_meta.is_empty() {
+            request = request
+                .expression_attribute_names("#meta", "meta")
+                .expression_attribute_values(":cleared", s(""));
+            for (i, key) in summary.cleared_meta.iter().enumerate() {
+                update.push_str(&format!(", #meta.#c{i} = :cleared"));
+                request = request.expression_attribute_names(format!("#c{i}"), *key);
+            }
+        }
         let mut removes = vec!["lease_owner", "lease_until_ms"];
         for (attribute, value) in [
             ("last_run_error", &summary.error),

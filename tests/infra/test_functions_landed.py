@@ -2,7 +2,8 @@
 its local mode) collects from its vendor simulator (Transmit, EasySend, Lookout) or takes the sample requests in
 events/ (Strivacity) into a bucket of this module's own; then every landed key must fall inside the Glue table's
 partition projection, every record must read through the table's columns without a type error, and the example
-queries must find the real events."""
+queries must find the real events. The whole module runs once per record shape (lean and full): the same SQL
+must read both."""
 
 from __future__ import annotations
 
@@ -62,12 +63,12 @@ def run_function(binary: str, env: dict, event: str | Path) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def landed_bucket():
+@pytest.fixture(scope="module", params=["lean", "full"])
+def landed_bucket(request):
     missing = [b for b in BINARIES if not (BIN / b).exists()]
     assert not missing, f"{missing} are not built: scripts/checks/infra.sh builds them first"
     run = uuid.uuid4().hex[:10]
-    bucket, table = f"infra-functions-{run}", f"infra-functions-{run}"
+    bucket, table = f"infra-functions-{request.param}-{run}", f"infra-functions-{request.param}-{run}"
     client("s3").create_bucket(Bucket=bucket)
     client("dynamodb").create_table(
         TableName=table, BillingMode="PAY_PER_REQUEST",
@@ -92,6 +93,7 @@ def landed_bucket():
         "TRIBUTARY_STATE_TABLE": table,
         "TRIBUTARY_LOG_LEVEL": "warn",
         "TRIBUTARY_LOCAL_TIMEOUT_SECONDS": "120",
+        "TRIBUTARY_RECORD_SHAPE": request.param,
     }
     sims = []
     try:
@@ -212,3 +214,24 @@ def test_the_example_queries_find_the_real_events(landed_bucket):
     assert {r["vendor"] for r in landed} <= {"transmit", "easysend", "lookout", "strivacity"}
     failed = athena.rows(ctx, (queries / "failed-logins-by-user.sql").read_text())
     assert all(r["failed_logins"] >= 1 and r["vendor"] in {"transmit", "easysend", "strivacity"} for r in failed)
+
+
+def test_each_shape_is_what_its_objects_say(landed_bucket):
+    """Lean records write a vendor field ECS carries once, under ECS; full records keep the original whole, with
+    the run that collected it. Object metadata names the shape either way."""
+    import gzip
+
+    shape = landed_bucket.split("-")[2]
+    s3 = client("s3")
+    transmit = [k for k in _keys(landed_bucket) if "/vendor=transmit/event_type=cis/" in k and k.endswith(".ndjson.gz")]
+    assert transmit
+    for key in transmit:
+        assert s3.head_object(Bucket=landed_bucket, Key=key)["Metadata"]["shape"] == shape
+        body = s3.get_object(Bucket=landed_bucket, Key=key)["Body"].read()
+        for line in gzip.decompress(body).splitlines():
+            record = json.loads(line)
+            if shape == "lean":
+                assert "activity" not in record["transmit"] and "tributary" not in record, record
+            else:
+                assert record["transmit"]["activity"] == record["event"]["action"], record
+                assert record["tributary"]["run"], record

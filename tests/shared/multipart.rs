@@ -6,7 +6,7 @@ use tributary_shared::landing::streaming::LOCAL_MIN_PART_BYTES;
 use tributary_shared::record::Record;
 use tributary_testkit::Stack;
 
-use crate::support::{landed_ids, metadata};
+use crate::support::landed_ids;
 
 /// Records with a poorly compressible payload, so a few thousand need several 64 KiB parts.
 fn noisy(n: u32) -> Record {
@@ -54,7 +54,7 @@ async fn a_large_object_lands_in_parts_reads_back_whole_and_carries_its_count() 
     let lines = stack.lines(&object.key).await;
     assert_eq!(lines.len(), 4000);
     assert!(lines[3999].contains("log-03999"));
-    let meta = metadata(&stack, &object.key).await;
+    let meta = stack.metadata(&object.key).await;
     assert_eq!(meta["lines"], "4000");
     assert_eq!(meta["collector"], "easysend-poller");
 }
@@ -71,7 +71,7 @@ async fn a_smaller_refetch_of_a_multipart_object_keeps_every_record() {
     want.sort();
     assert_eq!(landed_ids(&stack).await, want);
     assert_eq!(
-        metadata(&stack, &report.objects[0].key).await["lines"],
+        stack.metadata(&report.objects[0].key).await["lines"],
         "4000"
     );
 }

@@ -5,7 +5,7 @@ use tributary_shared::metrics::{names, RunMetrics};
 use tributary_shared::record::{Record, Unparsed};
 use tributary_testkit::{assert_no_duplicates, Stack};
 
-use crate::support::{counted_lander, landed_ids, metadata, record};
+use crate::support::{counted_lander, landed_ids, record};
 
 fn window(range: std::ops::Range<u32>) -> Vec<Record> {
     range.map(|n| record(10, n)).collect()
@@ -34,7 +34,7 @@ async fn a_refetch_that_returns_less_keeps_what_landed_under_a_fixed_name() {
     assert_eq!(landed_ids(&stack).await, ids(0..32));
     assert_no_duplicates(&stack.records().await);
     let key = &report.objects[0].key;
-    assert_eq!(metadata(&stack, key).await["lines"], "32");
+    assert_eq!(stack.metadata(key).await["lines"], "32");
     let metrics = RunMetrics::new("easysend-poller", "player");
     metrics.landed(&report);
     assert_eq!(metrics.get(names::RECORDS_KEPT), 20.0);

@@ -29,6 +29,7 @@ async fn a_held_lease_keeps_a_second_run_out_until_it_expires() {
         .finish(
             *first,
             &RunSummary {
+                cleared_meta: &[],
                 started_at: Utc::now(),
                 outcome: "drained",
                 events: 0,

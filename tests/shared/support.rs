@@ -1,6 +1,5 @@
-//! What the shared tests have in common: building records, reading object metadata, counting S3 requests.
+//! What the shared tests have in common: building records, counting S3 requests.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -27,20 +26,6 @@ pub fn record_at(event_type: &str, at: DateTime<Utc>, id: &str) -> Record {
         id,
         RawValue::from_string(raw).unwrap(),
     )
-}
-
-/// The user metadata of one object, as a `HeadObject` returns it.
-pub async fn metadata(stack: &Stack, key: &str) -> HashMap<String, String> {
-    stack
-        .s3
-        .head_object()
-        .bucket(&stack.bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("head object")
-        .metadata
-        .unwrap_or_default()
 }
 
 /// Every `event.id` in the bucket, sorted, duplicates kept.

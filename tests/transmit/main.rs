@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use transmit_poller::{
     CollectDetail, EventType, Outcome, Poller, RunContext, TransmitConfig, COLLECTOR,
 };
+use tributary_shared::record::lean::original_of;
 use tributary_shared::run::{RunFailure, RunReport};
 use tributary_shared::schedule::Invocation;
 use tributary_simulators::transmit::{self as sim, GenSpec, Target, TransmitSim};
@@ -93,7 +94,10 @@ fn expected(spec: &GenSpec) -> BTreeSet<String> {
 }
 
 fn originals(records: &[Value]) -> BTreeSet<String> {
-    records.iter().map(|r| r["transmit"].to_string()).collect()
+    records
+        .iter()
+        .map(|r| original_of(r).expect("a record line").to_string())
+        .collect()
 }
 
 /// Batches the run reported as possibly lost (its `degraded` losses).
@@ -104,6 +108,61 @@ fn possibly_lost(report: &RunReport<CollectDetail>) -> u64 {
         .filter(|l| l.kind == "possibly_lost_batches")
         .map(|l| l.count)
         .sum()
+}
+
+#[tokio::test]
+async fn full_records_keep_each_original_byte_for_byte_with_its_run_and_batch() {
+    let stack = Stack::new("transmit-full-shape").await;
+    let sim = sim::spawn(sim::Config::default()).await;
+    let secret = stack
+        .put_secret(
+            "transmit",
+            &json!({"client_id": sim.config().client_id, "client_secret": sim.config().client_secret})
+                .to_string(),
+        )
+        .await;
+    let mut config = TransmitConfig::new(sim.api_url(), secret);
+    config.batch_size = 100;
+    let mut services = stack.services();
+    services.config.record_shape = tributary_shared::record::Shape::Full;
+    let poller = Poller::new(services, config);
+    let backlog = spec(sim::EventType::Cis, 250, 21);
+    sim.seed(backlog.clone());
+    poller
+        .collect(
+            EventType::Cis,
+            &RunContext::with_budget(COLLECTOR, Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+
+    let mut texts = Vec::new();
+    for key in stack.keys().await {
+        assert_eq!(stack.metadata(&key).await["shape"], "full");
+        let body = stack.object(&key).await;
+        let mut lines = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut lines)
+            .unwrap();
+        texts.push(lines);
+    }
+    let landed = texts.concat();
+    // Each event as the simulator sent it, byte for byte, under `transmit`.
+    for index in 0..250 {
+        let mut event = Vec::new();
+        backlog.write_event(index, false, &mut event);
+        let event = String::from_utf8(event).unwrap();
+        assert!(landed.contains(&format!("\"transmit\":{event}")), "{event}");
+    }
+    let records = stack.records().await;
+    assert_eq!(assert_no_duplicates(&records), 250);
+    assert_eq!(originals(&records), expected(&backlog));
+    for record in &records {
+        assert!(record["related"]["user"].is_array() || record["user"].is_null());
+        assert!(record["tributary"]["run"].is_string());
+        assert!(record["tributary"]["batch"]
+            .as_u64()
+            .is_some_and(|b| (1..=3).contains(&b)));
+    }
 }
 
 #[tokio::test]
@@ -232,14 +291,19 @@ async fn a_deadline_reached_mid_backlog_stops_cleanly_and_the_next_run_continues
     // Stopping lost nothing: whatever was taken off the stream landed.
     let pending = f.sim.pending(sim::EventType::Verify, STREAM).unwrap();
     assert_eq!(first.events_landed + pending, 5_000);
+    let state = f.state(EventType::Verify).await;
+    assert_eq!(state.last_run_outcome.as_deref(), Some("out_of_time"));
+    // The last checkpoint marked a next collect that was never asked; the finish cleared it, so the next run
+    // reports no crash.
     assert_eq!(
-        f.state(EventType::Verify).await.last_run_outcome.as_deref(),
-        Some("out_of_time")
+        state.meta.get("collect_in_flight").map(String::as_str),
+        Some("")
     );
 
     f.sim.clear_faults();
     let second = f.collect(EventType::Verify).await.unwrap();
     assert_eq!(second.outcome, Outcome::Drained);
+    assert_eq!(possibly_lost(&second), 0);
     assert_eq!(second.events_landed, pending);
     let records = f.stack.records().await;
     assert_eq!(assert_no_duplicates(&records), 5_000);
@@ -312,46 +376,41 @@ async fn token_endpoint_retries_inside_a_collect_are_not_counted_as_lost_batches
 }
 
 #[tokio::test]
-async fn a_server_error_on_collect_is_not_retried_and_the_next_run_collects_everything_once() {
+async fn a_server_error_on_collect_is_not_retried_and_the_run_goes_on_with_smaller_batches() {
     let f = Fixture::with("transmit-collect-5xx", |c| c.batch_size = 500).await;
     let backlog = spec(sim::EventType::Risk, 1_300, 15);
     f.sim.seed(backlog.clone());
     f.sim.server_errors(1, 503);
 
-    let failure = f.collect(EventType::Risk).await.unwrap_err();
-    let losses = &failure.report["losses"];
-    assert_eq!(losses[0]["kind"], "possibly_lost_batches", "{losses}");
+    let report = f.collect(EventType::Risk).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Degraded, "{report:?}");
     assert_eq!(
-        losses[0]["count"], 1,
-        "the failed run reports the batch at risk"
+        possibly_lost(&report),
+        1,
+        "the run reports the batch at risk"
     );
-    let error = failure.to_string();
-    assert!(error.contains("503"), "{error}");
+    let detail = &report.losses[0].detail;
     assert!(
-        error.contains("not retried") && error.contains("may have handed out a batch"),
-        "{error}"
+        detail.contains("up to 500 events") && detail.contains("503"),
+        "{detail}"
     );
-    assert_eq!(f.sim.stats().server_errors, 1);
+    let stats = f.sim.stats();
+    assert_eq!(stats.server_errors, 1);
     assert_eq!(
-        f.sim.stats().collects,
-        0,
-        "the failed collect was not repeated"
+        stats.collects, 27,
+        "the failed collect was not repeated; the rest came 50 at a time (26 batches and the empty answer)"
     );
     let state = f.state(EventType::Risk).await;
-    assert_eq!(state.last_run_outcome.as_deref(), Some("failed"));
-    assert!(state
-        .last_run_error
-        .unwrap()
-        .contains("may have handed out"));
+    assert_eq!(state.last_run_outcome.as_deref(), Some("degraded"));
     assert!(state.lease_owner.is_none());
 
     // This simulator answers 5xx before handing anything out, so nothing was lost after all.
-    let report = f.collect(EventType::Risk).await.unwrap();
-    assert_eq!(report.outcome, Outcome::Drained);
-    assert_eq!(possibly_lost(&report), 0);
     let records = f.stack.records().await;
     assert_eq!(assert_no_duplicates(&records), 1_300);
     assert_eq!(originals(&records), expected(&backlog));
+    let next = f.collect(EventType::Risk).await.unwrap();
+    assert_eq!(next.outcome, Outcome::Drained);
+    assert_eq!(possibly_lost(&next), 0);
 }
 
 #[tokio::test]
@@ -386,7 +445,8 @@ async fn a_failing_collect_ends_in_a_loud_failure_after_landing_what_came_before
         error.contains("502") && error.contains("not retried"),
         "{error}"
     );
-    assert_eq!(f.sim.stats().server_errors, 1);
+    // The first 502 shrinks the batch size, the second ends the run.
+    assert_eq!(f.sim.stats().server_errors, 2);
     assert_eq!(f.stack.records().await.len(), 500);
     let state = f.state(EventType::Cis).await;
     assert_eq!(state.last_run_outcome.as_deref(), Some("failed"));
@@ -469,6 +529,27 @@ async fn a_malformed_or_cut_off_answer_lands_whole_in_unparsed_and_collection_go
         .as_str()
         .unwrap()
         .contains("broke off")));
+    // The first run took four collects (one malformed, two batches, the empty answer); the rest of the second
+    // came in batches of a tenth after its cut answer.
+    assert_eq!(f.sim.stats().collects, 4 + 1 + 10 + 1);
+
+    // A connection that keeps breaking: the second cut answer of a run ends it, both fragments kept and counted.
+    f.sim.seed(spec(sim::EventType::Risk, 1_000, 10));
+    f.sim.truncated_bodies(2);
+    let failure = f.collect(EventType::Risk).await.unwrap_err();
+    assert!(
+        failure.to_string().contains("second collect answer"),
+        "{failure}"
+    );
+    assert_eq!(
+        failure.report["losses"][0]["count"], 2,
+        "{}",
+        failure.report
+    );
+    assert_eq!(f.stack.unparsed().await.len(), 4);
+    let next = f.collect(EventType::Risk).await.unwrap();
+    assert_eq!(next.outcome, Outcome::Drained);
+    assert_eq!(next.events_landed, 1_000 - 500 - 50);
 }
 
 #[tokio::test]
@@ -567,7 +648,8 @@ async fn a_batch_s3_refuses_mid_backlog_is_kept_and_landed_first_by_the_next_run
 }
 
 #[tokio::test]
-async fn a_collect_slower_than_its_timeout_puts_at_most_one_batch_at_risk_and_counts_it() {
+async fn a_vendor_always_slower_than_the_collect_timeout_costs_one_batch_and_a_tenth_and_counts_both(
+) {
     let f = Fixture::with("transmit-slow", |c| {
         c.batch_size = 300;
         c.collect_timeout = Duration::from_secs(1);
@@ -578,22 +660,58 @@ async fn a_collect_slower_than_its_timeout_puts_at_most_one_batch_at_risk_and_co
         .slow(None, Duration::from_millis(2_500), Target::Collect);
 
     let failure = f.collect(EventType::Risk).await.unwrap_err();
-    // The sim counts a collect once it answers; this one was given up on before, and never asked again.
-    assert!(f.sim.stats().collects <= 1);
+    // The sim counts a collect once it answers; these were given up on before, and neither was asked again.
+    assert_eq!(f.sim.stats().collects, 0);
+    assert_eq!(
+        f.sim.stats().delayed,
+        2,
+        "one full collect, one shrunk, then stop"
+    );
     let losses = &failure.report["losses"];
     assert_eq!(losses[0]["kind"], "possibly_lost_batches", "{losses}");
-    assert_eq!(losses[0]["count"], 1);
-    assert!(
-        losses[0]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("up to 300 events"),
-        "{losses}"
-    );
-    // Reported once: the next run does not count the same collect again.
+    assert_eq!(losses[0]["count"], 2);
+    let detail = losses[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("up to 300 events"), "{losses}");
+    assert!(detail.contains("up to 30 events"), "{losses}");
+    // Reported once: the next run does not count the same collects again, and collects full batches again.
     f.sim.clear_faults();
     let next = f.collect(EventType::Risk).await.unwrap();
     assert_eq!(possibly_lost(&next), 0, "{next:?}");
+    assert_eq!(next.events_landed, 1_200);
+    assert_eq!(
+        f.sim.stats().collects,
+        5,
+        "four batches of 300 and the empty answer"
+    );
+}
+
+#[tokio::test]
+async fn after_one_slow_collect_the_run_goes_on_with_a_tenth_of_the_batch_size() {
+    let f = Fixture::with("transmit-shrink", |c| {
+        c.batch_size = 300;
+        c.collect_timeout = Duration::from_secs(1);
+    })
+    .await;
+    f.sim.seed(spec(sim::EventType::Admin, 600, 19));
+    // Only the first collect is slow: the vendor recovers.
+    f.sim
+        .slow(Some(1), Duration::from_millis(2_500), Target::Collect);
+
+    let report = f.collect(EventType::Admin).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Degraded, "{report:?}");
+    assert_eq!(possibly_lost(&report), 1);
+    assert!(
+        report.losses[0].detail.contains("up to 300 events"),
+        "{report:?}"
+    );
+    // The slow collect was never answered (this sim keeps its batch); the rest came 30 at a time.
+    assert_eq!(report.events_landed, 600);
+    assert_eq!(
+        f.sim.stats().collects,
+        21,
+        "20 batches of 30 and the empty answer"
+    );
+    assert_eq!(assert_no_duplicates(&f.stack.records().await), 600);
 }
 
 #[tokio::test]
@@ -765,12 +883,16 @@ async fn each_type_lands_ecs_records_in_its_own_partition() {
             assert_eq!(r["event"]["dataset"], format!("transmit.{t}"));
             assert_eq!(r["event"]["module"], "transmit");
             assert_eq!(r["ecs"]["version"], "8.11.0");
-            assert_eq!(r["event"]["action"], r["transmit"]["activity"]);
+            assert_eq!(r["event"]["action"], original_of(r).unwrap()["activity"]);
+            assert!(r["transmit"].get("activity").is_none(), "written once");
             assert!(r["event"]["type"].as_array().is_some_and(|a| !a.is_empty()));
             assert!(r["user_agent"]["original"].is_string());
             assert!(r["source"]["ip"].is_string());
             assert!(r["user"]["id"].is_string() || r["transmit"]["actor_type"] == "app");
-            assert_eq!(r["tributary"]["collector"], "transmit-poller");
+            assert!(
+                r.get("tributary").is_none(),
+                "run and batch are in full records only"
+            );
         }
         // Every catalogue activity is classified: no record falls back to a bare guess.
         assert!(records

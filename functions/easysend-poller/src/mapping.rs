@@ -118,8 +118,8 @@ pub fn to_record(raw: &[u8], log: &ParsedLog, provenance: &Provenance<'_>) -> Re
         event_id::from_canonical_json(value),
         original,
     )
-    .with_provenance("stream", provenance.stream)
-    .with_provenance("window", provenance.window);
+    .with_operator_provenance("stream", provenance.stream)
+    .with_operator_provenance("window", provenance.window);
 
     if let Some(action) = value.pointer("/event/action").and_then(Value::as_str) {
         let (category, types, outcome) = classify(action);
@@ -206,8 +206,8 @@ mod tests {
         record.to_line(
             &mut out,
             &LineStamp {
-                collector: "easysend-poller",
                 ingested: "2024-11-20T11:00:00.000Z".into(),
+                shape: tributary_shared::record::Shape::Full,
             },
         );
         serde_json::from_slice(&out).unwrap()

@@ -248,7 +248,7 @@ pub fn map_event(raw: &RawValue, provenance: Provenance<'_>) -> Result<Record, M
         "SMISHING_ALERT" => map_smishing(record, &event),
         _ => record.with_types(&["info"]),
     };
-    record = record.with_provenance("stream", provenance.stream);
+    record = record.with_operator_provenance("stream", provenance.stream);
     if let Some(cursor) = provenance.cursor {
         record = record.with_provenance("cursor", cursor);
     }
@@ -571,8 +571,8 @@ mod tests {
         record.to_line(
             &mut out,
             &LineStamp {
-                collector: "lookout-stream",
                 ingested: "2026-01-01T00:00:00.000Z".into(),
+                shape: tributary_shared::record::Shape::Full,
             },
         );
         let text = String::from_utf8(out).unwrap();

@@ -29,6 +29,8 @@ pub struct ReceiverConfig {
     pub prefix: String,
     /// `TRIBUTARY_GZIP_LEVEL` (1–9, default 6).
     pub gzip_level: u32,
+    /// `TRIBUTARY_RECORD_SHAPE`: `lean` (default) or `full`.
+    pub record_shape: tributary_shared::record::Shape,
     /// `TRIBUTARY_STRIVACITY_SECRET_ID`: one or more Secrets Manager ids (ARN or name), comma-separated.
     pub secret_ids: Vec<String>,
     /// `TRIBUTARY_SECRETS_TTL_SECONDS` (default 300): how soon a rotated token or key is picked up.
@@ -63,6 +65,7 @@ impl ReceiverConfig {
             bucket: bucket.into(),
             prefix: "tributary".to_owned(),
             gzip_level: 6,
+            record_shape: tributary_shared::record::Shape::default(),
             secret_ids,
             secrets_ttl: Duration::from_secs(300),
             limits: Limits::default(),
@@ -90,6 +93,7 @@ impl ReceiverConfig {
         let bucket = common::bucket(reader);
         let prefix = common::prefix(reader);
         let gzip_level = common::gzip_level(reader);
+        let record_shape = common::record_shape(reader);
         let secrets_ttl = common::secrets_ttl(reader);
         let safety_margin = common::safety_margin(reader, d.safety_margin.as_secs());
         let secret_ids = reader.required_list(
@@ -204,6 +208,7 @@ impl ReceiverConfig {
             bucket,
             prefix,
             gzip_level,
+            record_shape,
             secret_ids,
             secrets_ttl,
             limits,

@@ -161,6 +161,7 @@ impl Receiver {
             FUNCTION,
             config.gzip_level,
         )
+        .with_shape(config.record_shape)
         .with_concurrency(config.upload_concurrency);
         let credentials = CredentialSource::Secrets {
             cache: Arc::new(SecretsCache::new(secrets, config.secrets_ttl)),

@@ -108,8 +108,8 @@ impl Mapper {
             None,
             now,
         )
-        .with_provenance("protocol", request.protocol)
-        .with_provenance("request", request.request_id)
+        .with_operator_provenance("protocol", request.protocol)
+        .with_operator_provenance("request", request.request_id)
         .with_provenance("hec", Value::Object(hec))
     }
 
@@ -134,8 +134,8 @@ impl Mapper {
             item.id.as_deref(),
             now,
         )
-        .with_provenance("protocol", request.protocol)
-        .with_provenance("request", request.request_id)
+        .with_operator_provenance("protocol", request.protocol)
+        .with_operator_provenance("request", request.request_id)
         .with_provenance("bulk", Value::Object(bulk))
     }
 
@@ -561,8 +561,8 @@ mod tests {
         record.to_line(
             &mut out,
             &LineStamp {
-                collector: "strivacity-receiver",
                 ingested: "2026-11-23T12:00:01.000Z".into(),
+                shape: tributary_shared::record::Shape::Full,
             },
         );
         serde_json::from_slice(&out).unwrap()
@@ -602,8 +602,8 @@ mod tests {
         record.to_line(
             &mut out,
             &LineStamp {
-                collector: "c",
                 ingested: "x".into(),
+                shape: tributary_shared::record::Shape::Full,
             },
         );
         assert!(String::from_utf8(out)

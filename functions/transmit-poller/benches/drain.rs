@@ -1,8 +1,11 @@
-//! Drains a backlog of 1,000,000 events (or `TRIBUTARY_BENCH_EVENTS`) from the Transmit
-//! simulator in batches of 1000, landing to the local S3, through the real collection run.
+//! Drains a backlog of 200,000 events (or `TRIBUTARY_BENCH_EVENTS`) of about 550 bytes, the simulator's mix of
+//! `cis` activities, from the Transmit simulator in batches of 1000, landing to the local S3, through the real
+//! collection run, in the record shape `TRIBUTARY_RECORD_SHAPE` names (lean by default).
 //! Prints events/s, CPU ns/event and peak RSS of this process (the simulator runs as a process
 //! of its own so only the poller is measured), then the time to gzip the same NDJSON alone: the
-//! floor for this work.
+//! floor for this work, and the raw and gzip bytes per event landed, next to the vendor's own bytes gzipped alone.
+//! Last, what the guards of the destructive read cost on their own: the pre-flight write
+//! (once per run) and the in-flight mark (one state write per batch), in CPU per event at this batch size.
 //!
 //! Needs the local stack (`scripts/local-stack.sh start`) and the simulator binary
 //! (`cargo build --release -p tributary-simulators`; or point `TRIBUTARY_SIM_BIN` at it).
@@ -75,7 +78,7 @@ async fn main() {
     let events: u64 = std::env::var("TRIBUTARY_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(200_000);
     let sim_config = sim::Config::default();
     let sim = start_sim(&sim_config);
     let spec = backlog(events);
@@ -92,7 +95,10 @@ async fn main() {
         .await;
     let mut common = stack.config();
     common.http = HttpPolicy::default();
+    let mut shape_reader = tributary_shared::config::Reader::from_env();
+    common.record_shape = tributary_shared::config::common::record_shape(&mut shape_reader);
     let services = tributary_shared::services::Services::new(&stack.sdk, common.clone());
+    let guards = services.clone();
     let mut config = TransmitConfig::new(format!("{}/activities/v1", sim.base_url()), secret);
     config.batch_size = BATCH;
     let poller = Poller::new(services, config);
@@ -110,7 +116,8 @@ async fn main() {
     println!();
     figures.print(
         &format!(
-            "transmit drain (batches of {BATCH}, {} objects)",
+            "transmit drain ({} records, batches of {BATCH}, {} objects)",
+            common.record_shape.as_str(),
             report.objects
         ),
         events,
@@ -133,10 +140,12 @@ async fn main() {
 
     // The floor: gzip the same NDJSON, batch by batch, at the same level, timing only the
     // compression (building the lines is not part of the floor).
-    let stamp = LineStamp::now(transmit_poller::COLLECTOR);
+    let stamp = LineStamp::now(common.record_shape);
     let mut gzip_time = Duration::ZERO;
     let mut gzip_cpu = Duration::ZERO;
     let mut ndjson_bytes = 0usize;
+    let mut vendor_bytes = 0usize;
+    let mut vendor_gzip = 0usize;
     let mut body = Vec::with_capacity(1 << 20);
     let mut lines = Vec::with_capacity(2 << 20);
     let mut first = 0;
@@ -151,6 +160,11 @@ async fn main() {
             spec.write_event(i, false, &mut body);
         }
         body.push(b']');
+        vendor_bytes += body.len();
+        let mut vendor =
+            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(common.gzip_level));
+        std::io::Write::write_all(&mut vendor, &body).expect("writing to memory");
+        vendor_gzip += vendor.finish().expect("writing to memory").len();
         let origin = Origin {
             event_type: EventType::Cis,
             stream_id: "tributary",
@@ -183,11 +197,75 @@ async fn main() {
         gzip_time.as_nanos() as f64 / events as f64,
         gzip_cpu.as_nanos() as f64 / events as f64,
     );
+    let per_event = |bytes: usize| bytes as f64 / events as f64;
+    println!(
+        "bytes per event: landed {:.0} raw / {:.1} gzip; the vendor's own {:.0} raw / {:.1} gzip (level {})",
+        per_event(ndjson_bytes),
+        report.bytes as f64 / events as f64,
+        per_event(vendor_bytes),
+        per_event(vendor_gzip),
+        common.gzip_level,
+    );
     println!(
         "drain / gzip floor: {:.1}x wall",
         figures.wall.as_secs_f64() / gzip_time.as_secs_f64()
     );
 
+    guard_costs(&guards, figures.cpu, events).await;
+
     // Give the shared local stack its memory back.
     stack.break_bucket().await;
+}
+
+/// The pre-flight write and the in-flight mark, each timed alone (`ROUNDS` times, the same requests the run
+/// makes), as CPU per event of a run at batch size `BATCH`, next to the drain's own CPU per event.
+async fn guard_costs(
+    services: &tributary_shared::services::Services,
+    drain_cpu: Duration,
+    events: u64,
+) {
+    const ROUNDS: u32 = 200;
+    let lander = services.lander(transmit_poller::COLLECTOR);
+    let cpu = tributary_testkit::process::cpu_time();
+    for _ in 0..ROUNDS {
+        lander
+            .probe("transmit", "cis")
+            .await
+            .expect("the probe lands");
+    }
+    let probe = tributary_testkit::process::cpu_time().saturating_sub(cpu) / ROUNDS;
+
+    let lease = services
+        .state
+        .acquire("bench/guards", "bench", Duration::from_secs(600))
+        .await
+        .expect("the state table answers");
+    let tributary_shared::state::LeaseOutcome::Acquired(mut lease) = lease else {
+        panic!("the bench stream is free");
+    };
+    let cpu = tributary_testkit::process::cpu_time();
+    for _ in 0..ROUNDS {
+        let mark = format!(
+            "{}|{BATCH}",
+            tributary_shared::record::rfc3339(chrono::Utc::now())
+        );
+        services
+            .state
+            .set_meta(&mut lease, &[("collect_in_flight", &mark)])
+            .await
+            .expect("the mark is written");
+    }
+    let mark = tributary_testkit::process::cpu_time().saturating_sub(cpu) / ROUNDS;
+
+    let per_event = drain_cpu.as_nanos() as f64 / events as f64;
+    let batches = events.div_ceil(u64::from(BATCH)) as f64;
+    let probe_ns = probe.as_nanos() as f64 / events as f64;
+    let mark_ns = mark.as_nanos() as f64 * batches / events as f64;
+    println!(
+        "guards: pre-flight write {:.0} us cpu once per run ({probe_ns:.2} ns/event here); in-flight mark {:.0} us \
+         cpu per batch ({mark_ns:.1} ns/event at batch {BATCH}); together {:.2}% of the drain's {per_event:.0} ns/event",
+        probe.as_secs_f64() * 1e6,
+        mark.as_secs_f64() * 1e6,
+        100.0 * (probe_ns + mark_ns) / per_event,
+    );
 }

@@ -8,6 +8,11 @@
 //! one more round (1.5× the slowest recent round, at least `TRIBUTARY_TRANSMIT_ROUND_TRIP_FLOOR_MS`). What remains
 //! at risk is the batch in flight if the process dies between receiving an answer and landing it (a crash, or S3
 //! failing past its retries): at most `batch_size` events, reported in the error when S3 is the cause.
+//!
+//! A collect that may have reached Transmit without a usable answer (timed out, broke off mid-body) may have cost
+//! its batch. The first such collect shrinks the batch size to a tenth for the rest of the run, so a vendor that is
+//! slow only with large batches keeps draining at a tenth of the risk; a second one ends the run. A run therefore
+//! puts at most one batch and one tenth of a batch at risk, and every one is counted.
 
 use std::time::Instant;
 
@@ -52,6 +57,8 @@ pub struct Collection;
 impl TypeWork for Collection {
     type Detail = CollectDetail;
 
+    const CLEARED_AT_FINISH: &'static [&'static str] = &[keep::META_IN_FLIGHT];
+
     async fn work(&self, at: At<'_, '_>, detail: &mut CollectDetail) -> Worked {
         let (poller, event_type, run) = (at.poller, at.event_type, at.run);
         let config = &poller.config;
@@ -61,13 +68,16 @@ impl TypeWork for Collection {
         let credentials = poller.credentials().await?;
         let deadline = *run.deadline();
 
-        keep::report_crash(run).await?;
+        keep::report_crash(run);
         detail.setup = Some(ensure_setup(poller, event_type, run, &credentials, false).await?);
         keep::prove_landing_path(run, event_type).await?;
         detail.parked_landed = keep::land_parked(run, event_type, stream_id).await?;
 
         let mut round_trips = RoundTrips::new(config.round_trip_floor);
         let mut stream_recreated = false;
+        let mut batch_size = BatchSize::new(config.batch_size);
+        // Whether state holds the mark of the collect about to be asked (the last checkpoint wrote it).
+        let mut marked = false;
         loop {
             let estimate = round_trips.estimate();
             if let Some(finish) = run.stop_before(estimate) {
@@ -79,24 +89,22 @@ impl TypeWork for Collection {
                 );
                 return Ok(finish);
             }
-            keep::mark_in_flight(run, config.batch_size).await?;
+            let size = batch_size.current();
+            if !marked {
+                keep::mark_in_flight(run, size).await?;
+            }
+            marked = false;
             let round_started = Instant::now();
             let call = type_run::call(run, &credentials);
             let answer = poller
                 .client
-                .collect(
-                    &call,
-                    event_type,
-                    stream_id,
-                    config.batch_size,
-                    config.collect_timeout,
-                )
+                .collect(&call, event_type, stream_id, size, config.collect_timeout)
                 .await;
             // Attempts that may have reached Transmit without a usable answer: each may have cost a batch.
             for _ in 0..answer.possibly_lost_batches() {
                 run.emit(PossiblyLostBatch {
                     stream: run.stream(),
-                    events_at_risk: Some(config.batch_size as u64),
+                    events_at_risk: Some(size as u64),
                     reason: &format!(
                         "a collect attempt may have reached Transmit without an answer ({})",
                         answer.attempts_text()
@@ -106,8 +114,8 @@ impl TypeWork for Collection {
             let collected = match answer.outcome {
                 Ok(collected) => collected,
                 Err(error) => {
-                    // Nothing to land; a possible loss is already reported above, so the mark goes.
-                    keep::clear_in_flight(run).await?;
+                    // Nothing to land; a possible loss is already reported above. The next collect writes a fresh
+                    // mark, or the finish clears this one.
                     match error {
                         ClientError::StreamNotFound { .. } if !stream_recreated => {
                             // Someone stopped collection or deleted the stream (portal, another deployment): set it up
@@ -120,6 +128,15 @@ impl TypeWork for Collection {
                             stream_recreated = true;
                             detail.setup = Some(
                                 ensure_setup(poller, event_type, run, &credentials, true).await?,
+                            );
+                            continue;
+                        }
+                        ClientError::PossiblyLost { .. } if batch_size.shrink_after_ambiguous() => {
+                            tracing::warn!(
+                                message = "A collect may have cost its batch; collecting smaller batches for the rest of the run.",
+                                event_type = %event_type,
+                                error = %error,
+                                batch_size = batch_size.current()
                             );
                             continue;
                         }
@@ -138,7 +155,7 @@ impl TypeWork for Collection {
                 detail.cut_answers += 1;
                 run.emit(PossiblyLostBatch {
                     stream: run.stream(),
-                    events_at_risk: Some(config.batch_size as u64),
+                    events_at_risk: Some(size as u64),
                     reason: &format!(
                         "the collect answer broke off after {} bytes ({error}); the fragment lands under \
                          _unparsed, the events beyond it are lost",
@@ -148,7 +165,7 @@ impl TypeWork for Collection {
             }
             let mapped = keep::map(&collected, &origin);
             if mapped.is_drained() {
-                keep::clear_in_flight(run).await?;
+                // The finish write clears the mark.
                 return Ok(Finish::Drained);
             }
             if !mapped.unparsed.is_empty() {
@@ -202,10 +219,59 @@ impl TypeWork for Collection {
                     });
                 }
             };
-            run.checkpoint_with(&landed, None, mapped.newest, &[(keep::META_IN_FLIGHT, "")])
-                .await?;
+            let go_on = match &collected {
+                Collected::Cut { .. } => batch_size.shrink_after_ambiguous(),
+                Collected::Body(_) => true,
+            };
+            // The landing's checkpoint also marks the next collect in flight (asked right after, unless the run
+            // stops; then the finish clears the mark).
+            let next = keep::in_flight(batch_size.current());
+            run.checkpoint_with(
+                &landed,
+                None,
+                mapped.newest,
+                &[(keep::META_IN_FLIGHT, &next)],
+            )
+            .await?;
+            marked = true;
             round_trips.observe(round_started.elapsed());
+            if let (false, Collected::Cut { error, .. }) = (go_on, &collected) {
+                return Err(PollerError::CutTwice {
+                    event_type,
+                    error: error.clone(),
+                });
+            }
         }
+    }
+}
+
+/// The batch size of one run: the configured one until a collect may have cost its batch, then a tenth of it.
+struct BatchSize {
+    current: u32,
+    shrunk: bool,
+}
+
+impl BatchSize {
+    fn new(configured: u32) -> Self {
+        Self {
+            current: configured,
+            shrunk: false,
+        }
+    }
+
+    fn current(&self) -> u32 {
+        self.current
+    }
+
+    /// After an ambiguous collect: `true` if the run may go on (at a tenth of the size), `false` if this was the
+    /// second one and the run must stop.
+    fn shrink_after_ambiguous(&mut self) -> bool {
+        if self.shrunk {
+            return false;
+        }
+        self.shrunk = true;
+        self.current = (self.current / 10).max(1);
+        true
     }
 }
 

@@ -79,6 +79,14 @@ pub enum PollerError {
         #[source]
         source: Box<LandError>,
     },
+    #[error(
+        "Transmit {event_type}: a second collect answer of this run broke off ({error}); its fragment landed \
+         under _unparsed. Stopping, so a connection that keeps breaking costs no more batches"
+    )]
+    CutTwice {
+        event_type: EventType,
+        error: String,
+    },
 }
 
 impl PollerError {

@@ -5,9 +5,10 @@
 //! - **A batch that cannot land is kept**: if S3 refuses it after its retries, it is parked in the state table
 //!   (compressed, split across items) and the next run lands it first, under the same object keys (they come from
 //!   the events' ids), so nothing doubles.
-//! - **A batch in flight is marked** in state before each `collect`, and the mark is cleared in the same write
-//!   that records its landing (or its parking). A run that finds a mark left behind knows a run died between
-//!   Transmit's answer and the landing, and reports the batch as possibly lost (`degraded`).
+//! - **A batch in flight is marked** in state before each `collect`. The write that records a landing sets the
+//!   mark of the next collect, parking clears it, and the run's finish write clears it, so the marks cost one
+//!   write per run, not one per batch. A run that finds a mark left behind knows a run died between asking and
+//!   landing (or, at worst, just before asking), and reports the batch as possibly lost (`degraded`).
 
 use std::io::{Read, Write};
 
@@ -30,12 +31,13 @@ use crate::mapping::{self, Mapped, Origin, VENDOR};
 /// Bookkeeping key of the collect in flight: `<RFC 3339 time>|<batch size>`.
 pub const META_IN_FLIGHT: &str = "collect_in_flight";
 
-/// Reports a collect a run left in flight (it died between asking and landing) and clears the mark.
-pub async fn report_crash(run: &mut Run<'_>) -> Result<(), PollerError> {
-    let Some(mark) = run.meta(META_IN_FLIGHT).map(str::to_owned) else {
-        return Ok(());
+/// Reports a collect a run left in flight (it died between asking and landing). The mark itself is replaced by
+/// this run's first mark, or cleared by its finish.
+pub fn report_crash(run: &Run<'_>) {
+    let Some(mark) = run.meta(META_IN_FLIGHT).filter(|m| !m.is_empty()) else {
+        return;
     };
-    let (at, size) = mark.split_once('|').unwrap_or((mark.as_str(), ""));
+    let (at, size) = mark.split_once('|').unwrap_or((mark, ""));
     run.emit(PossiblyLostBatch {
         stream: run.stream(),
         events_at_risk: size.parse().ok(),
@@ -43,20 +45,18 @@ pub async fn report_crash(run: &mut Run<'_>) -> Result<(), PollerError> {
             "a run died with a collect in flight (asked at {at}); Transmit may have handed that batch out"
         ),
     });
-    run.set_meta(&[(META_IN_FLIGHT, "")]).await?;
-    Ok(())
 }
 
-/// Marks a collect of `batch_size` as in flight.
+/// The mark of a collect of `batch_size` asked now, as stored under [`META_IN_FLIGHT`].
+pub fn in_flight(batch_size: u32) -> String {
+    format!("{}|{batch_size}", rfc3339(Utc::now()))
+}
+
+/// Marks a collect of `batch_size` as in flight, in a write of its own (the first collect of a run, or one after
+/// a failed collect); later collects are marked by the checkpoint before them.
 pub async fn mark_in_flight(run: &mut Run<'_>, batch_size: u32) -> Result<(), PollerError> {
-    let mark = format!("{}|{batch_size}", rfc3339(Utc::now()));
-    run.set_meta(&[(META_IN_FLIGHT, &mark)]).await?;
-    Ok(())
-}
-
-/// Clears the mark of a collect that ended without a batch to land (`[]`, or an error already reported).
-pub async fn clear_in_flight(run: &mut Run<'_>) -> Result<(), PollerError> {
-    run.set_meta(&[(META_IN_FLIGHT, "")]).await?;
+    run.set_meta(&[(META_IN_FLIGHT, &in_flight(batch_size))])
+        .await?;
     Ok(())
 }
 

@@ -238,9 +238,9 @@ pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> 
     }
 
     Ok(record
-        .with_provenance("stream_id", origin.stream_id)
-        .with_provenance("run", origin.run)
-        .with_provenance("batch", origin.batch))
+        .with_operator_provenance("stream_id", origin.stream_id)
+        .with_operator_provenance("run", origin.run)
+        .with_operator_provenance("batch", origin.batch))
 }
 
 fn normalize_is(activity: &str, key: &str) -> bool {
@@ -295,8 +295,8 @@ mod tests {
         record.to_line(
             &mut out,
             &LineStamp {
-                collector: "transmit-poller",
                 ingested: "2026-01-01T00:00:00.000Z".into(),
+                shape: tributary_shared::record::Shape::Full,
             },
         );
         serde_json::from_slice(&out).unwrap()

@@ -36,6 +36,9 @@ pub trait TypeWork {
     /// What the work adds to the shared run report.
     type Detail: Serialize + Default;
 
+    /// Bookkeeping the run's finish clears (see [`Source::cleared_at_finish`]).
+    const CLEARED_AT_FINISH: &'static [&'static str] = &[];
+
     async fn work(&self, at: At<'_, '_>, detail: &mut Self::Detail) -> Worked;
 }
 
@@ -55,6 +58,10 @@ impl<W: TypeWork> Source for TypeRun<'_, W> {
 
     fn metrics(&self) -> &'static [(&'static str, Unit)] {
         &[(names::PENDING_BATCHES, Unit::Count)]
+    }
+
+    fn cleared_at_finish(&self) -> &'static [&'static str] {
+        W::CLEARED_AT_FINISH
     }
 
     async fn collect(

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::Reader;
+use crate::record::Shape;
 
 /// `TRIBUTARY_BUCKET`.
 pub fn bucket(reader: &mut Reader) -> String {
@@ -28,6 +29,17 @@ pub fn gzip_level(reader: &mut Reader) -> u32 {
         "",
         "gzip level of landed objects, 1 (fast) to 9 (small)",
     ) as u32
+}
+
+/// `TRIBUTARY_RECORD_SHAPE`.
+pub fn record_shape(reader: &mut Reader) -> Shape {
+    reader.choice(
+        "TRIBUTARY_RECORD_SHAPE",
+        "lean",
+        Shape::CHOICES,
+        "record shape: lean (vendor fields ECS carries are written once, under ECS) or full (the original byte \
+         for byte beside ECS, related.*, run and batch)",
+    )
 }
 
 /// `TRIBUTARY_SECRETS_TTL_SECONDS`.

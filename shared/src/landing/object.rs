@@ -3,7 +3,8 @@
 //!
 //! - Lines are compressed as they are added. An object that outgrows its part size goes up as a multipart upload,
 //!   so memory stays bounded by one part; an in-memory batch uses an unbounded part size and never does.
-//! - Every object carries `x-amz-meta-lines` (its record count) and `x-amz-meta-collector`. A multipart object's
+//! - Every object carries `x-amz-meta-lines` (its record count), `x-amz-meta-collector`, `x-amz-meta-version` and
+//!   `x-amz-meta-shape` (what no line repeats). A multipart object's
 //!   count is only known at the end, after its metadata was fixed, so it is uploaded to a staging key outside
 //!   its partitions (`<prefix>/vendor=<vendor>/_staging/<digest of the key>`, ignored by Hive readers and by the
 //!   per-vendor notifications, which want `.ndjson.gz`) and copied to its key with the count: the key appears once, complete and counted, and the
@@ -84,7 +85,7 @@ enum Condition {
 }
 
 /// Sends a `PutObject` or `CopyObject` request (their builders share no trait) with what every object carries
-/// (content type, record count, collector) and the write's condition.
+/// (content type, record count, collector, version, shape) and the write's condition.
 macro_rules! send_object {
     ($request:expr, $lander:expr, $lines:expr, $condition:expr) => {{
         let (if_none_match, if_match) = $condition.headers();
@@ -92,6 +93,8 @@ macro_rules! send_object {
             .content_type(CONTENT_TYPE)
             .metadata("lines", $lines.to_string())
             .metadata("collector", $lander.collector)
+            .metadata("version", crate::VERSION)
+            .metadata("shape", $lander.shape.as_str())
             .set_if_none_match(if_none_match)
             .set_if_match(if_match)
             .send()

@@ -43,7 +43,7 @@ impl Lander {
             lander: self.clone(),
             tag: tag.into(),
             part_bytes: MIN_PART_BYTES,
-            stamp: LineStamp::now(self.collector),
+            stamp: LineStamp::now(self.shape),
             objects: Objects {
                 open: BTreeMap::new(),
                 partition_fallbacks: 0,

@@ -73,6 +73,13 @@ pub trait Source {
         &[]
     }
 
+    /// Bookkeeping keys (`meta.<key>`) that mean something only while a run lives, such as a mark of a request in
+    /// flight. The finish write clears them, so the source can set them in its checkpoints without an extra write
+    /// to clear them when it stops; a run that dies leaves them for the next one to find.
+    fn cleared_at_finish(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Fetches, lands and checkpoints until drained or out of time. Runs under the lease; every cursor move goes
     /// through [`Run::checkpoint`].
     async fn collect(
@@ -227,6 +234,7 @@ pub async fn run<S: Source>(
         }
     };
     let summary = RunSummary {
+        cleared_meta: source.cleared_at_finish(),
         started_at,
         outcome: report.outcome.as_str(),
         events: report.events_landed,

@@ -110,6 +110,7 @@ impl Stack {
             // Short, so a test that aborts a run sees its stream freed quickly; heartbeats renew it meanwhile.
             lease_ttl: Duration::from_secs(3),
             gzip_level: 6,
+            record_shape: Default::default(),
             secrets_ttl: Duration::from_secs(300),
             http: test_http_policy(),
         }
@@ -157,6 +158,7 @@ impl Stack {
             .await
             .expect("move the cursor");
         let summary = RunSummary {
+            cleared_meta: &[],
             started_at: chrono::Utc::now(),
             outcome: "drained",
             events: progress.events,
@@ -226,6 +228,19 @@ impl Stack {
         }
         keys.sort();
         keys
+    }
+
+    /// The user metadata of one object (`lines`, `collector`, `version`, `shape`).
+    pub async fn metadata(&self, key: &str) -> std::collections::HashMap<String, String> {
+        self.s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("head object")
+            .metadata
+            .unwrap_or_default()
     }
 
     /// The stored (gzip) body of one object.

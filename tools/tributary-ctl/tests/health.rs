@@ -53,6 +53,7 @@ async fn finish_run(
         panic!("{stream} is free");
     };
     let summary = RunSummary {
+        cleared_meta: &[],
         started_at: chrono::Utc::now(),
         outcome,
         events: 0,
