@@ -4,6 +4,7 @@
 //! The contracts these modules implement are fixed in the project's design notes: the S3 key layout and record
 //! format (`landing`, `record`), the state item (`state`) and the delivery rules (fetch, land, then advance).
 
+pub mod allocator;
 pub mod aws;
 pub mod config;
 pub mod deadline;

@@ -30,6 +30,7 @@ fn start_sim() -> ChildServer {
 }
 
 fn main() {
+    tributary_testkit::process::as_deployed();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     if args.first().map(String::as_str) == Some("--simulator") {

@@ -21,6 +21,7 @@ use tributary_testkit::Stack;
 const PEAK_RSS_LIMIT_MIB: f64 = 64.0;
 
 fn main() {
+    tributary_testkit::process::as_deployed();
     let args: Vec<String> = std::env::args().collect();
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it, and
     // then a small run checks that the benchmark still works without taking its time.

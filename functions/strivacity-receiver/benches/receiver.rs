@@ -258,6 +258,7 @@ async fn host_throughput() {
 }
 
 fn main() {
+    tributary_testkit::process::as_deployed();
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and should not take long.
     let quick = !std::env::args().any(|a| a == "--bench");
     cpu_per_event();

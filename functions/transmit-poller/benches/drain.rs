@@ -75,6 +75,7 @@ fn backlog(count: u64) -> GenSpec {
 
 #[tokio::main]
 async fn main() {
+    tributary_testkit::process::as_deployed();
     let events: u64 = std::env::var("TRIBUTARY_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -146,6 +147,8 @@ async fn main() {
     let mut ndjson_bytes = 0usize;
     let mut vendor_bytes = 0usize;
     let mut vendor_gzip = 0usize;
+    // The first 20 batches' lines, for the table of gzip levels.
+    let mut sample: Vec<Vec<u8>> = Vec::new();
     let mut body = Vec::with_capacity(1 << 20);
     let mut lines = Vec::with_capacity(2 << 20);
     let mut first = 0;
@@ -177,6 +180,9 @@ async fn main() {
             lines.push(b'\n');
         }
         ndjson_bytes += lines.len();
+        if sample.len() < 20 {
+            sample.push(lines.clone());
+        }
         let cpu = tributary_testkit::process::cpu_time();
         let started = Instant::now();
         let mut gz = GzipNdjson::new(common.gzip_level);
@@ -211,29 +217,33 @@ async fn main() {
         figures.wall.as_secs_f64() / gzip_time.as_secs_f64()
     );
 
+    gzip_levels(&sample, BATCH);
     guard_costs(&guards, figures.cpu, events).await;
 
     // Give the shared local stack its memory back.
     stack.break_bucket().await;
 }
 
-/// The pre-flight write and the in-flight mark, each timed alone (`ROUNDS` times, the same requests the run
-/// makes), as CPU per event of a run at batch size `BATCH`, next to the drain's own CPU per event.
+/// The guards of the destructive read, each timed alone (`ROUNDS` times, the same requests the run makes), as
+/// CPU per event next to the drain's own: the pre-flight write and the first in-flight mark, once per run each;
+/// and per batch, what carrying the next mark costs the checkpoint write (one attribute more, no request more).
 async fn guard_costs(
     services: &tributary_shared::services::Services,
     drain_cpu: Duration,
     events: u64,
 ) {
     const ROUNDS: u32 = 200;
+    let cpu_of =
+        |started: Duration| tributary_testkit::process::cpu_time().saturating_sub(started) / ROUNDS;
     let lander = services.lander(transmit_poller::COLLECTOR);
-    let cpu = tributary_testkit::process::cpu_time();
+    let started = tributary_testkit::process::cpu_time();
     for _ in 0..ROUNDS {
         lander
             .probe("transmit", "cis")
             .await
             .expect("the probe lands");
     }
-    let probe = tributary_testkit::process::cpu_time().saturating_sub(cpu) / ROUNDS;
+    let probe = cpu_of(started);
 
     let lease = services
         .state
@@ -243,29 +253,75 @@ async fn guard_costs(
     let tributary_shared::state::LeaseOutcome::Acquired(mut lease) = lease else {
         panic!("the bench stream is free");
     };
-    let cpu = tributary_testkit::process::cpu_time();
-    for _ in 0..ROUNDS {
-        let mark = format!(
+    let state = &services.state;
+    let mark = || {
+        format!(
             "{}|{BATCH}",
             tributary_shared::record::rfc3339(chrono::Utc::now())
-        );
-        services
-            .state
-            .set_meta(&mut lease, &[("collect_in_flight", &mark)])
-            .await
-            .expect("the mark is written");
-    }
-    let mark = tributary_testkit::process::cpu_time().saturating_sub(cpu) / ROUNDS;
+        )
+    };
+    let mut timed = async |keys: &[&str]| {
+        let started = tributary_testkit::process::cpu_time();
+        for _ in 0..ROUNDS {
+            let values: Vec<String> = keys.iter().map(|_| mark()).collect();
+            let pairs: Vec<(&str, &str)> = keys
+                .iter()
+                .copied()
+                .zip(values.iter().map(String::as_str))
+                .collect();
+            state
+                .set_meta(&mut lease, &pairs)
+                .await
+                .expect("the write lands");
+        }
+        cpu_of(started)
+    };
+    let own_mark = timed(&["collect_in_flight"]).await;
+    let without = timed(&["progress"]).await;
+    let with = timed(&["progress", "collect_in_flight"]).await;
 
     let per_event = drain_cpu.as_nanos() as f64 / events as f64;
-    let batches = events.div_ceil(u64::from(BATCH)) as f64;
-    let probe_ns = probe.as_nanos() as f64 / events as f64;
-    let mark_ns = mark.as_nanos() as f64 * batches / events as f64;
+    let ns = |d: Duration| d.as_nanos() as f64;
+    let per_run = (ns(probe) + ns(own_mark)) / events as f64;
+    let per_batch = (ns(with) - ns(without)).max(0.0) / f64::from(BATCH);
     println!(
-        "guards: pre-flight write {:.0} us cpu once per run ({probe_ns:.2} ns/event here); in-flight mark {:.0} us \
-         cpu per batch ({mark_ns:.1} ns/event at batch {BATCH}); together {:.2}% of the drain's {per_event:.0} ns/event",
+        "guards: once per run, pre-flight write {:.0} us + first mark {:.0} us cpu ({per_run:.1} ns/event over this \
+         drain); per batch, the mark in the checkpoint write {:.0} us cpu ({per_batch:.2} ns/event at batch {BATCH}; \
+         the write itself {:.0} us); together {:.2}% of the drain's {per_event:.0} ns/event",
         probe.as_secs_f64() * 1e6,
-        mark.as_secs_f64() * 1e6,
-        100.0 * (probe_ns + mark_ns) / per_event,
+        own_mark.as_secs_f64() * 1e6,
+        (ns(with) - ns(without)).max(0.0) / 1e3,
+        without.as_secs_f64() * 1e6,
+        100.0 * (per_run + per_batch) / per_event,
+    );
+}
+
+/// Bytes and CPU per event of each gzip level over the same landed lines (batches of `batch` events): the figures
+/// behind the default level.
+fn gzip_levels(batches: &[Vec<u8>], batch: u32) {
+    let events = batches.len() as f64 * f64::from(batch);
+    let mut row = Vec::new();
+    for level in [1, 3, 4, 5, 6, 7, 9] {
+        let cpu = tributary_testkit::process::cpu_time();
+        let mut bytes = 0usize;
+        for lines in batches {
+            let mut gz = GzipNdjson::new(level);
+            for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                gz.push_with(|out| out.extend_from_slice(line));
+            }
+            bytes += gz.finish().len();
+        }
+        let ns = tributary_testkit::process::cpu_time()
+            .saturating_sub(cpu)
+            .as_nanos() as f64
+            / events;
+        row.push(format!(
+            "{level}: {:.1} B {ns:.0} ns",
+            bytes as f64 / events
+        ));
+    }
+    println!(
+        "gzip levels over {events} landed events (gzip bytes and cpu per event): {}",
+        row.join(" | ")
     );
 }

@@ -6,6 +6,25 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
+/// Runs this bench again, in a child process, with the allocator settings the deployed functions get, unless it
+/// already has them: they are read when a process starts, so only a new process can measure them.
+pub fn as_deployed() {
+    let deployed = tributary_shared::allocator::DEPLOYED_ENV;
+    if deployed
+        .iter()
+        .all(|(name, value)| std::env::var(name).is_ok_and(|v| v == *value))
+    {
+        return;
+    }
+    let exe = std::env::current_exe().expect("the bench knows its own path");
+    let status = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .envs(deployed.iter().copied())
+        .status()
+        .expect("the bench starts again");
+    std::process::exit(status.code().unwrap_or(1));
+}
+
 /// CPU time (user + system) this process has used so far.
 pub fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
