@@ -25,5 +25,5 @@ pub mod services;
 pub mod state;
 pub mod time;
 
-/// The version stamped into every record's `tributary.version`.
+/// The version every landed object names in its metadata (`x-amz-meta-version`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

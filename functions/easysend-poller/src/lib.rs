@@ -26,7 +26,7 @@ use crate::client::EasySendClient;
 use crate::collect::{StreamCollection, WindowDetail};
 use crate::config::EasySendConfig;
 
-/// The function's name in metrics, logs and `tributary.collector`.
+/// The function's name in metrics, logs and the `collector` metadata of landed objects.
 pub const FUNCTION: &str = "easysend-poller";
 
 /// Everything built once per process and shared by every invocation.

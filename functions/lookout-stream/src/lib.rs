@@ -28,7 +28,7 @@ use crate::client::LookoutClient;
 use crate::config::LookoutConfig;
 use crate::session::{Session, SessionError, Stop};
 
-/// `tributary.collector` and the `Function` metric dimension.
+/// The `collector` metadata of landed objects and the `Function` metric dimension.
 pub const COLLECTOR: &str = "lookout-stream";
 
 /// The one stream this function reads; scheduled inputs may name it or not.

@@ -35,7 +35,7 @@ pub use event_type::EventType;
 pub use operations::{Stop, StopReport, StopScope};
 pub use tributary_shared::run::{Outcome, RunContext};
 
-/// `tributary.collector` of every record, and the `Function` metric dimension.
+/// The `collector` metadata of every landed object, and the `Function` metric dimension.
 pub const COLLECTOR: &str = "transmit-poller";
 
 /// What an invocation asks for.

@@ -37,7 +37,7 @@ use heartbeat::Heartbeat;
 /// Which stream a run collects.
 #[derive(Debug, Clone)]
 pub struct StreamId {
-    /// The function's name: the `Function` metric dimension and `tributary.collector`.
+    /// The function's name: the `Function` metric dimension and the `collector` metadata of landed objects.
     pub function: &'static str,
     pub vendor: &'static str,
     /// The stream's name: the `Stream` metric dimension and the report's `stream`.

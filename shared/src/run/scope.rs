@@ -59,7 +59,7 @@ impl<'a> Run<'a> {
         self.stream
     }
 
-    /// The lease owner, which names this invocation (`tributary.run` of records).
+    /// The lease owner, which names this invocation (`tributary.run` of full records).
     pub fn owner(&self) -> &'a str {
         self.owner
     }
