@@ -154,6 +154,13 @@ async fn lands_every_event_once_with_ecs_fields_and_the_original() {
             record["lookout"].get("id").is_none(),
             "the id is written once, as event.id"
         );
+        if originals[id].get("created_time").is_some() {
+            assert_eq!(record["event"]["created"], originals[id]["created_time"]);
+            assert!(
+                record["lookout"].get("created_time").is_none(),
+                "written once"
+            );
+        }
         let lookout_type = record["lookout"]["type"].as_str().unwrap();
         assert_eq!(
             record["event"]["dataset"],

@@ -35,7 +35,10 @@ pub const MOVES: &[(&str, &[(&str, &str)])] = &[
             ("service", "service"),
         ],
     ),
-    ("lookout", &[("id", "event.id")]),
+    (
+        "lookout",
+        &[("id", "event.id"), ("created_time", "event.created")],
+    ),
     ("strivacity", &[]),
 ];
 
