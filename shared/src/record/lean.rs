@@ -133,12 +133,7 @@ pub fn original_of(line: &Value) -> Option<Value> {
         if original.contains_key(*field) {
             continue;
         }
-        let pointer = if *path == "@timestamp" {
-            "/@timestamp".to_owned()
-        } else {
-            format!("/{}", path.replace('.', "/"))
-        };
-        if let Some(value) = line.pointer(&pointer) {
+        if let Some(value) = line.pointer(&format!("/{}", path.replace('.', "/"))) {
             original.insert((*field).to_owned(), value.clone());
         }
     }
