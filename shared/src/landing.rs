@@ -107,6 +107,19 @@ pub struct LandReport {
     pub uncompressed_bytes: usize,
 }
 
+impl LandReport {
+    /// Adds what another landing of the same batch wrote (a landing done in parts: cells, chunks).
+    pub fn absorb(&mut self, part: LandReport) {
+        self.objects.extend(part.objects);
+        self.events += part.events;
+        self.unparsed += part.unparsed;
+        self.kept_from_earlier += part.kept_from_earlier;
+        self.partition_fallbacks += part.partition_fallbacks;
+        self.bytes += part.bytes;
+        self.uncompressed_bytes += part.uncompressed_bytes;
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error(
     "{not_landed} of {total} collected events were not landed in s3://{bucket}/{key}: {reason} \

@@ -177,6 +177,56 @@ async fn overlapping_windows_leave_each_log_in_s3_exactly_once() {
 }
 
 #[tokio::test]
+async fn lean_records_write_moved_fields_once_and_every_log_comes_back_whole() {
+    settle().await;
+    let s = setup("es-lean", |_| {}).await;
+    let start = s.first_start();
+    // Logs with every field a lean record moves, with one that must stay (its ECS copy would differ), and
+    // without some of them.
+    let logs: Vec<Value> = (1..5)
+        .map(|i| {
+            let mut log = log_at(start + MINUTE * i, "OPENED");
+            log["url"] =
+                json!({"full": format!("https://forms.example/p{i}"), "domain": "forms.example"});
+            log["organization"] = json!({"id": "org-1"});
+            if i % 2 == 0 {
+                log["service"] = json!({"name": "player", "version": "7.2"});
+                log["geo"] = json!({"country_iso_code": "HU"});
+            } else {
+                log.as_object_mut().unwrap().remove("message");
+            }
+            log
+        })
+        .collect();
+    s.sim.insert_logs(&logs).unwrap();
+    s.run().await.unwrap();
+
+    let records = s.stack.records().await;
+    assert_eq!(assert_no_duplicates(&records), logs.len());
+    let rebuilt: BTreeSet<String> = records
+        .iter()
+        .map(|r| {
+            for moved in ["message", "url", "organization", "service"] {
+                assert!(
+                    r["easysend"].get(moved).is_none(),
+                    "{moved} written twice: {r}"
+                );
+            }
+            let original = tributary_shared::record::lean::original_of(r).unwrap();
+            if original.get("geo").is_some() {
+                assert!(
+                    r["easysend"]["geo"].is_object(),
+                    "geo has no verbatim ECS copy"
+                );
+            }
+            original.to_string()
+        })
+        .collect();
+    let sent: BTreeSet<String> = logs.iter().map(Value::to_string).collect();
+    assert_eq!(rebuilt, sent);
+}
+
+#[tokio::test]
 async fn the_end_type_spelling_and_an_exclusive_end_lose_nothing() {
     settle().await;
     let s = setup("es-end-type", |c| c.end_param = "end_type".to_owned()).await;

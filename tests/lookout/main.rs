@@ -85,6 +85,16 @@ impl Harness {
         self.sim.event_ids()
     }
 
+    /// The stream's state item, which must exist.
+    async fn state(&self) -> tributary_shared::state::StreamState {
+        self.stack
+            .state()
+            .load(&state_key("events"))
+            .await
+            .expect("read the state")
+            .expect("the stream has state")
+    }
+
     async fn checkpoint(&self) -> Option<String> {
         self.stack
             .state()
@@ -407,13 +417,7 @@ async fn a_frame_malformed_every_time_is_skipped_after_the_retries_counted_and_d
     for connect in &stats.connects[1..] {
         assert_eq!(connect.param("id"), Some(expected[79].as_str()));
     }
-    let state = h
-        .stack
-        .state()
-        .load(&state_key("events"))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = h.state().await;
     assert_eq!(state.last_run_outcome.as_deref(), Some("degraded"));
 }
 
@@ -438,13 +442,7 @@ async fn an_unreachable_lookout_fails_the_run() {
         .to_string();
     assert!(error.contains("127.0.0.1"), "{error}");
     assert!(h.stack.keys().await.is_empty());
-    let state = h
-        .stack
-        .state()
-        .load(&state_key("events"))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = h.state().await;
     assert_eq!(state.cursor, None);
     assert_eq!(state.last_run_outcome.as_deref(), Some("failed"));
 }
@@ -477,13 +475,7 @@ async fn stops_before_the_deadline_after_landing_and_checkpointing() {
     let newest = expected[landed as usize - 1].clone();
     assert_eq!(event_ids(&records).into_iter().max(), Some(newest.clone()));
     assert_eq!(h.checkpoint().await, Some(newest));
-    let state = h
-        .stack
-        .state()
-        .load(&state_key("events"))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = h.state().await;
     assert_eq!(state.lease_owner, None, "the lease is released");
     assert_eq!(state.last_run_outcome.as_deref(), Some("out_of_time"));
 
@@ -657,24 +649,15 @@ async fn a_killed_process_rerun_leaves_every_event_exactly_once() {
 impl Harness {
     /// The real binary, run locally with the sample scheduled event and a deadline `timeout_s` away.
     fn binary(&self, timeout_s: u64, extra: &[(&str, &str)]) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lookout-stream"));
+        let mut command = self.stack.command(env!("CARGO_BIN_EXE_lookout-stream"));
         command
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/../../events/lookout.json"
             ))
-            .env_remove("AWS_LAMBDA_RUNTIME_API")
-            .env("AWS_ENDPOINT_URL", tributary_testkit::endpoint())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("TRIBUTARY_BUCKET", &self.stack.bucket)
-            .env("TRIBUTARY_PREFIX", &self.stack.prefix)
-            .env("TRIBUTARY_STATE_TABLE", &self.stack.table)
             .env("TRIBUTARY_SAFETY_MARGIN_SECONDS", "1")
             .env("TRIBUTARY_LEASE_SECONDS", "3")
             .env("TRIBUTARY_LOCAL_TIMEOUT_SECONDS", timeout_s.to_string())
-            .env("TRIBUTARY_LOG_LEVEL", "warn")
             .env("TRIBUTARY_LOOKOUT_BASE_URL", self.sim.base_url())
             .env("TRIBUTARY_LOOKOUT_SECRET_ID", &self.config.secret_id)
             .env(
@@ -832,13 +815,7 @@ async fn a_bad_application_key_fails_the_run_with_a_clear_error() {
         "the key must not leak: {error}"
     );
     assert!(h.stack.keys().await.is_empty());
-    let state = h
-        .stack
-        .state()
-        .load(&state_key("events"))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = h.state().await;
     assert_eq!(state.cursor, None);
     assert_eq!(state.last_run_outcome.as_deref(), Some("failed"));
 }

@@ -32,14 +32,7 @@ async fn four_thousand_hours_in_one_request_are_acknowledged_with_progress_on_ev
     let mut acknowledged = false;
     for attempt in 1..=8 {
         let started = Instant::now();
-        let (status, reply) = reply(
-            h.hec("/services/collector/event")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, reply) = sent(h.hec("/services/collector/event").body(body.clone())).await;
         let took = started.elapsed();
         assert!(
             took < BUDGET + Duration::from_secs(3),
@@ -68,16 +61,7 @@ async fn four_thousand_hours_in_one_request_are_acknowledged_with_progress_on_ev
 async fn a_retry_leaves_the_objects_an_earlier_attempt_wrote() {
     let h = Harness::start("retry-progress").await;
     let body = hec_batch(&[account_event("r-1", "SUCCESS"), audit_event("r-2")]);
-    let send = || async {
-        reply(
-            h.hec("/services/collector/event")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    };
+    let send = || async { sent(h.hec("/services/collector/event").body(body.clone())).await };
     assert_eq!(send().await.0, 200);
     let keys = h.stack.keys().await;
     // Mark what the first attempt wrote: a retry that rewrote an object would drop the mark.

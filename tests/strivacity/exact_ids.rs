@@ -7,14 +7,7 @@ async fn large_numeric_event_ids_stay_two_events_in_two_objects() {
     let h = Harness::start("exact-ids").await;
     for id in ["12345678901234567890123", "12345678901234567890124"] {
         let body = format!(r#"{{"time":1795428000,"event":{{"eventId":{id},"type":"login"}}}}"#);
-        let (status, reply) = reply(
-            h.hec("/services/collector/event")
-                .body(body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, reply) = sent(h.hec("/services/collector/event").body(body)).await;
         assert_eq!((status, reply["code"].as_u64()), (200, Some(0)));
     }
     let records = h.stack.records().await;

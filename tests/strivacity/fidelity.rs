@@ -6,13 +6,10 @@ use super::*;
 const OTHER_CHANNEL: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 
 async fn ack_query(h: &Harness, channel: &str, ids: &[u64]) -> Value {
-    let (status, body) = reply(
+    let (status, body) = sent(
         h.hec("/services/collector/ack")
             .header("x-splunk-request-channel", channel)
-            .body(json!({ "acks": ids }).to_string())
-            .send()
-            .await
-            .unwrap(),
+            .body(json!({ "acks": ids }).to_string()),
     )
     .await;
     assert_eq!(status, 200);
@@ -22,13 +19,10 @@ async fn ack_query(h: &Harness, channel: &str, ids: &[u64]) -> Value {
 #[tokio::test]
 async fn ack_answers_false_for_ids_the_channel_was_never_handed() {
     let h = Harness::start("ack-unknown").await;
-    let (status, body) = reply(
+    let (status, body) = sent(
         h.hec("/services/collector/event")
             .header("x-splunk-request-channel", CHANNEL)
-            .body(hec_batch(&[account_event("k-1", "SUCCESS")]))
-            .send()
-            .await
-            .unwrap(),
+            .body(hec_batch(&[account_event("k-1", "SUCCESS")])),
     )
     .await;
     assert_eq!((status, body["ackId"].as_u64()), (200, Some(0)));
@@ -45,16 +39,8 @@ async fn ack_answers_false_for_ids_the_channel_was_never_handed() {
 #[tokio::test]
 async fn health_answers_code_9_while_storage_is_failing_and_recovers_with_it() {
     let h = Harness::start("health-storage").await;
-    let health = || async {
-        reply_text(
-            h.http
-                .get(format!("{}/services/collector/health", h.base))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    };
+    let health =
+        || async { sent_text(h.http.get(format!("{}/services/collector/health", h.base))).await };
     let send = |id: &'static str| {
         h.hec("/services/collector/event")
             .body(hec_batch(&[account_event(id, "SUCCESS")]))

@@ -103,6 +103,16 @@ async fn reply_text(response: reqwest::Response) -> (u16, String) {
     (status, response.text().await.unwrap())
 }
 
+/// Sends `request` and reads the JSON answer.
+async fn sent(request: reqwest::RequestBuilder) -> (u16, Value) {
+    reply(request.send().await.unwrap()).await
+}
+
+/// Sends `request` and reads the answer as text.
+async fn sent_text(request: reqwest::RequestBuilder) -> (u16, String) {
+    reply_text(request.send().await.unwrap()).await
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(data).unwrap();
@@ -175,14 +185,7 @@ async fn hec_batch_of_concatenated_envelopes_lands_every_event_before_success() 
         account_event("acc-evt-2", "FAILURE"),
         audit_event("aud-evt-1"),
     ]);
-    let (status, text) = reply_text(
-        h.hec("/services/collector/event")
-            .body(body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, text) = sent_text(h.hec("/services/collector/event").body(body)).await;
     assert_eq!(
         (status, text.as_str()),
         (200, r#"{"text":"Success","code":0}"#)
@@ -236,7 +239,7 @@ async fn every_event_endpoint_alias_accepts_envelopes() {
     .enumerate()
     {
         let body = hec_batch(&[account_event(&format!("alias-{n}"), "SUCCESS")]);
-        let (status, body) = reply(h.hec(path).body(body).send().await.unwrap()).await;
+        let (status, body) = sent(h.hec(path).body(body)).await;
         assert_eq!((status, body["code"].as_i64()), (200, Some(0)), "{path}");
     }
     assert_eq!(h.stack.records().await.len(), 3);
@@ -249,26 +252,16 @@ async fn gzip_bodies_land_under_the_same_keys_as_plain_ones() {
         account_event("gz-1", "SUCCESS"),
         account_event("gz-2", "SUCCESS"),
     ]);
-    let (status, _) = reply(
+    let (status, _) = sent(
         h.hec("/services/collector/event")
             .header("content-encoding", "gzip")
-            .body(gzip(body.as_bytes()))
-            .send()
-            .await
-            .unwrap(),
+            .body(gzip(body.as_bytes())),
     )
     .await;
     assert_eq!(status, 200);
     let after_gzip = h.stack.keys().await;
     assert_eq!(after_gzip.len(), 1);
-    let (status, _) = reply(
-        h.hec("/services/collector/event")
-            .body(body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = sent(h.hec("/services/collector/event").body(body)).await;
     assert_eq!(status, 200);
     assert_eq!(h.stack.keys().await, after_gzip);
     assert_eq!(assert_no_duplicates(&h.stack.records().await), 2);
@@ -283,14 +276,7 @@ async fn an_identical_retry_rewrites_the_same_objects_without_duplicates() {
         audit_event("r-3"),
     ]);
     for _ in 0..2 {
-        let (status, _) = reply(
-            h.hec("/services/collector/event")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, _) = sent(h.hec("/services/collector/event").body(body.clone())).await;
         assert_eq!(status, 200);
     }
     let keys = h.stack.keys().await;
@@ -305,7 +291,7 @@ async fn an_identical_retry_rewrites_the_same_objects_without_duplicates() {
         ],
     );
     for _ in 0..2 {
-        let (status, body) = reply(h.bulk("/_bulk", bulk.clone()).send().await.unwrap()).await;
+        let (status, body) = sent(h.bulk("/_bulk", bulk.clone())).await;
         assert_eq!((status, &body["errors"]), (200, &json!(false)));
     }
     assert_eq!(h.stack.keys().await.len(), 3);
@@ -317,14 +303,7 @@ async fn events_without_ids_get_stable_digests_so_retries_still_do_not_duplicate
     let h = Harness::start("hec-noid").await;
     let body = r#"{"event":{"action":"login","labels":["SUCCESS"]},"time":1795428000}{"event":"plain text line","time":1795428000}"#;
     for _ in 0..2 {
-        let (status, _) = reply(
-            h.hec("/services/collector")
-                .body(body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, _) = sent(h.hec("/services/collector").body(body)).await;
         assert_eq!(status, 200);
     }
     let records = h.stack.records().await;
@@ -376,7 +355,7 @@ async fn hec_authentication_errors_use_splunk_codes() {
         if let Some(header) = &header {
             request = request.header("authorization", header);
         }
-        let (got_status, text) = reply_text(request.send().await.unwrap()).await;
+        let (got_status, text) = sent_text(request).await;
         assert_eq!(
             (got_status, text.as_str()),
             (status, expected),
@@ -387,14 +366,11 @@ async fn hec_authentication_errors_use_splunk_codes() {
 
     // Basic with any user name and the token as password is HEC's other accepted form.
     let basic = STANDARD.encode(format!("anyone:{TOKEN}"));
-    let (status, _) = reply(
+    let (status, _) = sent(
         h.http
             .post(&url)
             .header("authorization", format!("Basic {basic}"))
-            .body(body)
-            .send()
-            .await
-            .unwrap(),
+            .body(body),
     )
     .await;
     assert_eq!(status, 200);
@@ -434,14 +410,8 @@ async fn hec_data_errors_name_the_first_bad_event_and_keep_every_event() {
         ),
     ];
     for (body, status, expected) in cases {
-        let (got_status, text) = reply_text(
-            h.hec("/services/collector/event")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (got_status, text) =
+            sent_text(h.hec("/services/collector/event").body(body.clone())).await;
         assert_eq!((got_status, text.as_str()), (status, expected), "{body:?}");
     }
     // The good events beside each bad one landed (one case sent the good event twice); every bad event is kept
@@ -461,37 +431,24 @@ async fn limits_refuse_whole_requests_with_clear_errors() {
     })
     .await;
     let too_big = "x".repeat(65 * 1024);
-    let (status, body) = reply(
-        h.hec("/services/collector/event")
-            .body(too_big)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = sent(h.hec("/services/collector/event").body(too_big)).await;
     assert_eq!((status, body["code"].as_i64()), (413, Some(413)));
 
     // A gzip bomb: small on the wire, far over the limit once inflated.
     let bomb = gzip(&vec![b' '; 8 * 1024 * 1024]);
     assert!(bomb.len() < 64 * 1024);
-    let (status, _) = reply(
+    let (status, _) = sent(
         h.hec("/services/collector/event")
             .header("content-encoding", "gzip")
-            .body(bomb.clone())
-            .send()
-            .await
-            .unwrap(),
+            .body(bomb.clone()),
     )
     .await;
     assert_eq!(status, 413);
-    let (status, body) = reply(
+    let (status, body) = sent(
         h.es(reqwest::Method::POST, "/_bulk")
             .header("content-type", "application/x-ndjson")
             .header("content-encoding", "gzip")
-            .body(bomb)
-            .send()
-            .await
-            .unwrap(),
+            .body(bomb),
     )
     .await;
     assert_eq!(
@@ -502,53 +459,31 @@ async fn limits_refuse_whole_requests_with_clear_errors() {
     let six: Vec<Value> = (0..6)
         .map(|i| account_event(&format!("l-{i}"), "SUCCESS"))
         .collect();
-    let (status, body) = reply(
-        h.hec("/services/collector/event")
-            .body(hec_batch(&six))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = sent(h.hec("/services/collector/event").body(hec_batch(&six))).await;
     assert_eq!((status, body["code"].as_i64()), (413, Some(413)));
-    let (status, _) = reply(
-        h.bulk("/_bulk", bulk_body("strivacity", &six))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = sent(h.bulk("/_bulk", bulk_body("strivacity", &six))).await;
     assert_eq!(status, 413);
 
-    let (status, body) = reply(
+    let (status, body) = sent(
         h.hec("/services/collector/event")
             .header("content-encoding", "br")
-            .body("x")
-            .send()
-            .await
-            .unwrap(),
+            .body("x"),
     )
     .await;
     assert_eq!((status, body["code"].as_i64()), (415, Some(415)));
-    let (status, body) = reply(
+    let (status, body) = sent(
         h.hec("/services/collector/event")
             .header("content-encoding", "gzip")
-            .body("definitely not gzip")
-            .send()
-            .await
-            .unwrap(),
+            .body("definitely not gzip"),
     )
     .await;
     assert_eq!((status, body["code"].as_i64()), (400, Some(6)));
     assert!(h.stack.keys().await.is_empty());
 
     // Exactly at the limit is fine.
-    let (status, _) = reply(
+    let (status, _) = sent(
         h.hec("/services/collector/event")
-            .body(hec_batch(&six[..5]))
-            .send()
-            .await
-            .unwrap(),
+            .body(hec_batch(&six[..5])),
     )
     .await;
     assert_eq!(status, 200);
@@ -569,18 +504,15 @@ async fn a_channel_gets_ack_ids_and_every_ack_is_already_true() {
         } else {
             h.hec(&format!("/services/collector/event?channel={CHANNEL}"))
         };
-        let (status, body) = reply(request.body(body).send().await.unwrap()).await;
+        let (status, body) = sent(request.body(body)).await;
         assert_eq!(status, 200);
         ack_ids.push(body["ackId"].as_u64().unwrap());
     }
     assert_eq!(ack_ids[1], ack_ids[0] + 1);
-    let (status, text) = reply_text(
+    let (status, text) = sent_text(
         h.hec("/services/collector/ack")
             .header("x-splunk-request-channel", CHANNEL)
-            .body(json!({"acks": ack_ids}).to_string())
-            .send()
-            .await
-            .unwrap(),
+            .body(json!({"acks": ack_ids}).to_string()),
     )
     .await;
     assert_eq!(status, 200);
@@ -589,38 +521,26 @@ async fn a_channel_gets_ack_ids_and_every_ack_is_already_true() {
         json!({"acks": {ack_ids[0].to_string(): true, ack_ids[1].to_string(): true}})
     );
 
-    let (status, text) = reply_text(
-        h.hec("/services/collector/ack/1.0")
-            .body(r#"{"acks":[0]}"#)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, text) =
+        sent_text(h.hec("/services/collector/ack/1.0").body(r#"{"acks":[0]}"#)).await;
     assert_eq!(
         (status, text.as_str()),
         (400, r#"{"text":"Data channel is missing","code":10}"#)
     );
-    let (status, text) = reply_text(
+    let (status, text) = sent_text(
         h.hec("/services/collector/ack")
             .header("x-splunk-request-channel", CHANNEL)
-            .body("{\"acks\":\"all\"}")
-            .send()
-            .await
-            .unwrap(),
+            .body("{\"acks\":\"all\"}"),
     )
     .await;
     assert_eq!(
         (status, text.as_str()),
         (400, r#"{"text":"Invalid data format","code":6}"#)
     );
-    let (status, text) = reply_text(
+    let (status, text) = sent_text(
         h.hec("/services/collector/event")
             .header("x-splunk-request-channel", "not-a-guid")
-            .body(hec_batch(&[account_event("ack-x", "SUCCESS")]))
-            .send()
-            .await
-            .unwrap(),
+            .body(hec_batch(&[account_event("ack-x", "SUCCESS")])),
     )
     .await;
     assert_eq!(
@@ -637,26 +557,16 @@ async fn raw_endpoint_needs_a_channel_and_lands_one_event_per_line() {
         account_event("raw-1", "SUCCESS"),
         audit_event("raw-2")
     );
-    let (status, text) = reply_text(
-        h.hec("/services/collector/raw")
-            .body(lines.clone())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, text) = sent_text(h.hec("/services/collector/raw").body(lines.clone())).await;
     assert_eq!(
         (status, text.as_str()),
         (400, r#"{"text":"Data channel is missing","code":10}"#)
     );
-    let (status, body) = reply(
+    let (status, body) = sent(
         h.hec(&format!(
             "/services/collector/raw/1.0?channel={CHANNEL}&sourcetype=strivacity%3Aaccount&host=h1"
         ))
-        .body(lines)
-        .send()
-        .await
-        .unwrap(),
+        .body(lines),
     )
     .await;
     assert_eq!((status, body["code"].as_i64()), (200, Some(0)));
@@ -678,20 +588,13 @@ async fn health_answers_without_a_token_and_unknown_paths_are_refused() {
         "/services/collector/health",
         "/services/collector/health/1.0",
     ] {
-        let (status, text) = reply_text(
-            h.http
-                .get(format!("{}{path}", h.base))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, text) = sent_text(h.http.get(format!("{}{path}", h.base))).await;
         assert_eq!(
             (status, text.as_str()),
             (200, r#"{"text":"HEC is healthy","code":17}"#)
         );
     }
-    let (status, body) = reply(h.hec("/services/collector/nope").send().await.unwrap()).await;
+    let (status, body) = sent(h.hec("/services/collector/nope")).await;
     assert_eq!((status, body["code"].as_i64()), (404, Some(404)));
     let response = h
         .http
@@ -796,15 +699,12 @@ async fn index_in_the_url_put_and_versioned_content_types_are_accepted() {
 
     // Basic authentication against the configured users works too.
     let basic = STANDARD.encode("elastic:changeme");
-    let (status, _) = reply(
+    let (status, _) = sent(
         h.http
             .post(format!("{}/strivacity/_bulk", h.base))
             .header("authorization", format!("Basic {basic}"))
             .header("content-type", "application/json")
-            .body(bulk_body("strivacity", &[account_event("u-2", "SUCCESS")]))
-            .send()
-            .await
-            .unwrap(),
+            .body(bulk_body("strivacity", &[account_event("u-2", "SUCCESS")])),
     )
     .await;
     assert_eq!(status, 200);
@@ -877,7 +777,7 @@ async fn bulk_errors_use_the_elasticsearch_envelope_and_write_nothing() {
         assert_eq!(envelope["status"], status);
         assert_eq!(envelope["error"]["root_cause"][0]["type"], kind);
     }
-    let (status, body) = reply(h.bulk("/Upper/_bulk", good.clone()).send().await.unwrap()).await;
+    let (status, body) = sent(h.bulk("/Upper/_bulk", good.clone())).await;
     assert_eq!(
         (status, body["error"]["type"].as_str()),
         (400, Some("invalid_index_name_exception"))
@@ -907,18 +807,12 @@ async fn bulk_errors_use_the_elasticsearch_envelope_and_write_nothing() {
             "{header:?}"
         );
     }
-    let (status, body) = reply(
-        h.es(reqwest::Method::GET, "/_cat/indices")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = sent(h.es(reqwest::Method::GET, "/_cat/indices")).await;
     assert_eq!(
         (status, body["error"]["type"].as_str()),
         (400, Some("illegal_argument_exception"))
     );
-    let (status, _) = reply(h.es(reqwest::Method::GET, "/_bulk").send().await.unwrap()).await;
+    let (status, _) = sent(h.es(reqwest::Method::GET, "/_bulk")).await;
     assert_eq!(status, 405);
     assert!(h.stack.keys().await.is_empty());
 }
@@ -931,13 +825,10 @@ async fn storage_failure_is_retryable_and_acknowledges_nothing() {
     let h = Harness::start("s3-failure").await;
     h.stack.break_bucket().await;
     let hec = hec_batch(&[account_event("f-1", "SUCCESS"), audit_event("f-2")]);
-    let (status, text) = reply_text(
+    let (status, text) = sent_text(
         h.hec("/services/collector/event")
             .header("x-splunk-request-channel", CHANNEL)
-            .body(hec.clone())
-            .send()
-            .await
-            .unwrap(),
+            .body(hec.clone()),
     )
     .await;
     assert_eq!(
@@ -957,16 +848,9 @@ async fn storage_failure_is_retryable_and_acknowledges_nothing() {
     // Once storage is back, the sender's retry lands everything exactly once.
     h.stack.repair_bucket().await;
     assert!(h.stack.keys().await.is_empty());
-    let (status, _) = reply(
-        h.hec("/services/collector/event")
-            .body(hec)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = sent(h.hec("/services/collector/event").body(hec)).await;
     assert_eq!(status, 200);
-    let (status, _) = reply(h.bulk("/_bulk", bulk).send().await.unwrap()).await;
+    let (status, _) = sent(h.bulk("/_bulk", bulk)).await;
     assert_eq!(status, 200);
     assert_eq!(assert_no_duplicates(&h.stack.records().await), 3);
 }
@@ -974,27 +858,19 @@ async fn storage_failure_is_retryable_and_acknowledges_nothing() {
 #[tokio::test]
 async fn storage_slower_than_the_budget_is_answered_as_retryable() {
     let h = Harness::start_with("s3-slow", |c| c.land_timeout = Duration::from_millis(1)).await;
-    let (status, text) = reply_text(
+    let (status, text) = sent_text(
         h.hec("/services/collector/event")
-            .body(hec_batch(&[account_event("slow-1", "SUCCESS")]))
-            .send()
-            .await
-            .unwrap(),
+            .body(hec_batch(&[account_event("slow-1", "SUCCESS")])),
     )
     .await;
     assert_eq!(
         (status, text.as_str()),
         (503, r#"{"text":"Server is busy","code":9}"#)
     );
-    let (status, _) = reply(
-        h.bulk(
-            "/_bulk",
-            bulk_body("strivacity", &[account_event("slow-2", "SUCCESS")]),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
+    let (status, _) = sent(h.bulk(
+        "/_bulk",
+        bulk_body("strivacity", &[account_event("slow-2", "SUCCESS")]),
+    ))
     .await;
     assert_eq!(status, 503);
 }
@@ -1006,15 +882,10 @@ async fn busy_bulk_status_can_be_429_for_clients_that_only_retry_that() {
     })
     .await;
     h.stack.break_bucket().await;
-    let (status, body) = reply(
-        h.bulk(
-            "/_bulk",
-            bulk_body("strivacity", &[account_event("t-1", "SUCCESS")]),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
+    let (status, body) = sent(h.bulk(
+        "/_bulk",
+        bulk_body("strivacity", &[account_event("t-1", "SUCCESS")]),
+    ))
     .await;
     assert_eq!(
         (status, body["error"]["type"].as_str()),
@@ -1059,25 +930,17 @@ async fn unreadable_credentials_answer_retryable_not_forbidden() {
         c.secret_ids = vec!["no-such-secret".to_owned()]
     })
     .await;
-    let (status, text) = reply_text(
+    let (status, text) = sent_text(
         h.hec("/services/collector/event")
-            .body(hec_batch(&[account_event("s-1", "SUCCESS")]))
-            .send()
-            .await
-            .unwrap(),
+            .body(hec_batch(&[account_event("s-1", "SUCCESS")])),
     )
     .await;
     assert_eq!(
         (status, text.as_str()),
         (503, r#"{"text":"Server is busy","code":9}"#)
     );
-    let (status, _) = reply(
-        h.bulk("/_bulk", bulk_body("x", &[account_event("s-2", "SUCCESS")]))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) =
+        sent(h.bulk("/_bulk", bulk_body("x", &[account_event("s-2", "SUCCESS")]))).await;
     assert_eq!(status, 503);
     assert!(h.stack.keys().await.is_empty());
 }

@@ -18,7 +18,7 @@ async fn bulk_with_one_bad_document_stores_the_four_good_and_reports_the_bad_ite
             body.push('\n');
         }
     }
-    let (status, reply) = reply(h.bulk("/_bulk", body).send().await.unwrap()).await;
+    let (status, reply) = sent(h.bulk("/_bulk", body)).await;
     assert_eq!(status, 200);
     assert_eq!(reply["errors"], true);
     let items = reply["items"].as_array().unwrap();
@@ -55,13 +55,10 @@ async fn hec_batch_with_a_bad_event_lands_the_good_ones_before_answering_splunks
         good("h-1"),
         good("h-3")
     );
-    let (status, text) = reply_text(
+    let (status, text) = sent_text(
         h.hec("/services/collector/event")
             .header("x-splunk-request-channel", CHANNEL)
-            .body(body)
-            .send()
-            .await
-            .unwrap(),
+            .body(body),
     )
     .await;
     assert_eq!(
@@ -82,14 +79,7 @@ async fn hec_batch_with_a_bad_event_lands_the_good_ones_before_answering_splunks
 
     // A syntax error: everything from there on is kept as one bad event.
     let body = format!("{}{{\"event\": oops {}", good("s-0"), good("s-1"));
-    let (status, text) = reply_text(
-        h.hec("/services/collector/event")
-            .body(body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, text) = sent_text(h.hec("/services/collector/event").body(body)).await;
     assert_eq!(
         (status, text.as_str()),
         (
@@ -115,17 +105,10 @@ async fn implausible_times_land_by_arrival_with_the_senders_value() {
         r#"{"time":1.8e15,"event":{"eventId":"far"}}"#,
         r#"{"time":-5,"event":{"eventId":"neg"}}"#,
     );
-    let (status, reply) = reply(
-        h.hec("/services/collector/event")
-            .body(body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, reply) = sent(h.hec("/services/collector/event").body(body)).await;
     assert_eq!((status, reply["code"].as_u64()), (200, Some(0)));
     let bulk = "{\"index\":{\"_index\":\"strivacity\"}}\n{\"eventId\":\"old\",\"date\":\"1970-01-02T00:00:00Z\"}\n";
-    let (status, _) = reply_text(h.bulk("/_bulk", bulk).send().await.unwrap()).await;
+    let (status, _) = sent_text(h.bulk("/_bulk", bulk)).await;
     assert_eq!(status, 200);
     let keys = h.stack.keys().await;
     assert!(

@@ -742,21 +742,14 @@ async fn a_run_killed_with_a_collect_in_flight_is_reported_by_the_next_run() {
     f.sim.seed(spec(sim::EventType::Verify, 2_000, 17));
     f.sim
         .slow(None, Duration::from_millis(1_500), Target::Collect);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_transmit-poller"))
+    let mut child = f
+        .stack
+        .command(env!("CARGO_BIN_EXE_transmit-poller"))
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../events/transmit-verify.json"
         ))
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env("AWS_ENDPOINT_URL", tributary_testkit::endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("TRIBUTARY_BUCKET", &f.stack.bucket)
-        .env("TRIBUTARY_PREFIX", &f.stack.prefix)
-        .env("TRIBUTARY_STATE_TABLE", &f.stack.table)
         .env("TRIBUTARY_LEASE_SECONDS", "3")
-        .env("TRIBUTARY_LOG_LEVEL", "warn")
         .env("TRIBUTARY_TRANSMIT_BASE_URL", f.sim.api_url())
         .env("TRIBUTARY_TRANSMIT_TOKEN_URL", f.sim.token_url())
         .env("TRIBUTARY_TRANSMIT_SECRET_ID", &f.poller.config.secret_id)

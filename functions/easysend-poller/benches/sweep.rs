@@ -5,7 +5,8 @@
 //!
 //! Needs the local stack (`scripts/local-stack.sh start`). Run: `cargo bench -p easysend-poller --bench sweep`.
 
-use std::process::{Command, Stdio};
+mod common;
+
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,31 +16,14 @@ use easysend_poller::{handle, Poller};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use tributary_simulators::easysend::DEFAULT_API_KEY;
-use tributary_testkit::process::{ChildServer, Measure};
+use tributary_testkit::process::Measure;
 use tributary_testkit::{seed_simulator, Stack};
 
 /// Logs written late, inside the sweep's reach.
 const LATE: u64 = 20;
 
-fn start_sim() -> ChildServer {
-    ChildServer::start(
-        Command::new(std::env::current_exe().expect("this binary's path"))
-            .args(["--simulator", "--port", "0"])
-            .stderr(Stdio::inherit()),
-    )
-}
-
 fn main() {
-    tributary_testkit::process::as_deployed();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    if args.first().map(String::as_str) == Some("--simulator") {
-        runtime
-            .block_on(tributary_simulators::easysend::cli_main(&args[1..]))
-            .expect("the simulator runs");
-        return;
-    }
-    runtime.block_on(bench());
+    common::main(bench);
 }
 
 async fn bench() {
@@ -47,7 +31,7 @@ async fn bench() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    let sim = start_sim();
+    let sim = common::start_sim();
     let base_url = sim.base_url();
     let hour = chrono::Duration::hours(1);
     let end = align_down(Utc::now(), hour);

@@ -5,8 +5,9 @@
 //!
 //! Needs the local stack (`scripts/local-stack.sh start`). Run: `cargo bench -p easysend-poller --bench window`.
 
+mod common;
+
 use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -16,32 +17,13 @@ use easysend_poller::{handle, Poller};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use tributary_simulators::easysend::DEFAULT_API_KEY;
-use tributary_testkit::process::{gzip_time, ChildServer, Measure};
+use tributary_testkit::process::{gzip_time, Measure};
 use tributary_testkit::{seed_simulator, Stack};
 
 const MEMORY_BUDGET_MIB: f64 = 64.0;
 
-/// Starts this same binary as the simulator (`--simulator`), in a process of its own.
-fn start_sim() -> ChildServer {
-    ChildServer::start(
-        Command::new(std::env::current_exe().expect("this binary's path"))
-            .args(["--simulator", "--port", "0"])
-            .stderr(Stdio::inherit()),
-    )
-}
-
 fn main() {
-    tributary_testkit::process::as_deployed();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    if args.first().map(String::as_str) == Some("--simulator") {
-        runtime
-            .block_on(tributary_simulators::easysend::cli_main(&args[1..]))
-            .expect("the simulator runs");
-        return;
-    }
-    // `cargo bench` passes `--bench`; nothing else is expected.
-    runtime.block_on(bench());
+    common::main(bench);
 }
 
 async fn bench() {
@@ -49,7 +31,7 @@ async fn bench() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    let sim = start_sim();
+    let sim = common::start_sim();
     let base_url = sim.base_url();
     // One hour-wide window, the last full hour: the run's only window.
     let hour = chrono::Duration::hours(1);

@@ -86,7 +86,7 @@ impl CellLanding {
                 break;
             }
             match entry.remove().commit().await {
-                Ok(part) => absorb(&mut self.report, part),
+                Ok(part) => self.report.absorb(part),
                 Err(mut error) => {
                     error.landed += self.report.events + self.report.unparsed;
                     return Err(error);
@@ -105,7 +105,7 @@ impl CellLanding {
         let mut pending = self.cells.into_values().chain([self.unparsed]);
         while let Some(landing) = pending.next() {
             match landing.commit().await {
-                Ok(part) => absorb(&mut report, part),
+                Ok(part) => report.absorb(part),
                 Err(mut error) => {
                     error.landed += report.events + report.unparsed;
                     for rest in pending {
@@ -218,16 +218,6 @@ impl Landed {
             .map(|line| line.event.id)
             .collect())
     }
-}
-
-fn absorb(into: &mut LandReport, part: LandReport) {
-    into.objects.extend(part.objects);
-    into.events += part.events;
-    into.unparsed += part.unparsed;
-    into.kept_from_earlier += part.kept_from_earlier;
-    into.partition_fallbacks += part.partition_fallbacks;
-    into.bytes += part.bytes;
-    into.uncompressed_bytes += part.uncompressed_bytes;
 }
 
 #[cfg(test)]

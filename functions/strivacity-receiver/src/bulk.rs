@@ -57,6 +57,15 @@ pub struct EsError {
     pub reason: String,
 }
 
+/// An Elasticsearch error cause: `{"type": …, "reason": …}`, in a whole-request error's `root_cause` and in a
+/// failed bulk item's `error`.
+#[derive(Serialize)]
+struct Cause<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    reason: &'a str,
+}
+
 impl EsError {
     pub fn new(status: StatusCode, kind: &'static str, reason: impl Into<String>) -> Self {
         EsError {
@@ -72,12 +81,6 @@ impl EsError {
 
     /// `{"error":{"root_cause":[…],"type":…,"reason":…},"status":…}`, in Elasticsearch's key order.
     pub fn body(&self) -> String {
-        #[derive(Serialize)]
-        struct Cause<'a> {
-            #[serde(rename = "type")]
-            kind: &'a str,
-            reason: &'a str,
-        }
         #[derive(Serialize)]
         struct Error<'a> {
             root_cause: [Cause<'a>; 1],
@@ -436,12 +439,6 @@ pub fn bulk_response(items: &[ItemResult<'_>], took_ms: u64) -> String {
         _seq_no: usize,
         _primary_term: u8,
         status: u16,
-    }
-    #[derive(Serialize)]
-    struct Cause<'a> {
-        #[serde(rename = "type")]
-        kind: &'a str,
-        reason: &'a str,
     }
     #[derive(Serialize)]
     struct Failed<'a> {

@@ -269,10 +269,7 @@ impl Receiver {
                     continue;
                 }
                 let unparsed = if n == 0 { unparsed } else { &[] };
-                progress::add(
-                    &mut report,
-                    self.lander.land(chunk, unparsed, naming).await?,
-                );
+                report.absorb(self.lander.land(chunk, unparsed, naming).await?);
                 self.landed_chunks.mark(request_id, n);
             }
             self.landed_chunks.forget(request_id);

@@ -10,7 +10,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use tributary_shared::landing::{LandReport, LandedObject};
 use tributary_shared::record::Record;
 
 /// Partitions (objects) per chunk: a few rounds of concurrent uploads, so a chunk finishes well inside a budget
@@ -71,18 +70,6 @@ pub(crate) fn chunks(records: &[Record]) -> Option<Vec<Vec<Record>>> {
             .map(|chunk| chunk.iter().flatten().map(|r| (*r).clone()).collect())
             .collect(),
     )
-}
-
-/// Adds what one chunk landed to the request's report.
-pub(crate) fn add(total: &mut LandReport, part: LandReport) {
-    total.events += part.events;
-    total.unparsed += part.unparsed;
-    total.kept_from_earlier += part.kept_from_earlier;
-    total.partition_fallbacks += part.partition_fallbacks;
-    total.bytes += part.bytes;
-    total.uncompressed_bytes += part.uncompressed_bytes;
-    let objects: Vec<LandedObject> = part.objects;
-    total.objects.extend(objects);
 }
 
 #[cfg(test)]

@@ -1,30 +1,20 @@
 //! `tributary-ctl` as an operator runs it: the real binary, configured only by environment variables, against
 //! the local AWS stack (moto) and the vendor simulators.
 
+mod common;
+
 use std::collections::HashMap;
 use std::process::Output;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use common::ctl;
 use serde_json::{json, Value};
 use tributary_shared::record::rfc3339;
 use tributary_shared::state::{LeaseOutcome, Progress};
 use tributary_simulators::easysend::{self, ProductMix, SimConfig, DEFAULT_API_KEY};
 use tributary_simulators::transmit::{self, EventType, GenSpec};
 use tributary_testkit::Stack;
-
-/// Runs the binary with `vars` (and the local stack's AWS settings) as its whole environment.
-async fn ctl(stack: &Stack, vars: &[(&str, String)], args: &[&str]) -> Output {
-    let mut command = stack.command(env!("CARGO_BIN_EXE_tributary-ctl"));
-    command.args(args);
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    // The simulators serve from this test's runtime, so the child is waited for off its threads.
-    tokio::task::spawn_blocking(move || command.output().expect("run tributary-ctl"))
-        .await
-        .expect("the child finished")
-}
 
 /// The command's answer: the last JSON document on stdout (a function run prints its metrics line first, as it
 /// does in Lambda).

@@ -1,10 +1,13 @@
 //! `tributary-ctl status` and `validate` as a health check runs them: the real binary against the local AWS stack
 //! (moto) and a vendor simulator, judged by its exit status and what it prints.
 
+mod common;
+
 use std::process::Output;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use common::ctl;
 use serde_json::Value;
 use tributary_shared::record::rfc3339;
 use tributary_shared::state::{LeaseOutcome, Progress, RunSummary};
@@ -13,17 +16,6 @@ use tributary_testkit::Stack;
 
 /// `status` and `validate` exit with this when they find something wrong.
 const NEEDS_ATTENTION: i32 = 3;
-
-async fn ctl(stack: &Stack, vars: &[(&str, String)], args: &[&str]) -> Output {
-    let mut command = stack.command(env!("CARGO_BIN_EXE_tributary-ctl"));
-    command.args(args);
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    tokio::task::spawn_blocking(move || command.output().expect("run tributary-ctl"))
-        .await
-        .expect("the child finished")
-}
 
 fn text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
