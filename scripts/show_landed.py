@@ -19,7 +19,8 @@ root = f"{prefix}/vendor={vendor}/" if vendor else f"{prefix}/"
 s3 = boto3.client("s3")
 keys = []
 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root):
-    keys += [o["Key"] for o in page.get("Contents", [])]
+    # Landed data only: a prefix also holds the pollers' landing-path probes and multipart staging.
+    keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".ndjson.gz")]
 
 per_partition = Counter()
 samples = []
