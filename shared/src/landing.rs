@@ -108,6 +108,17 @@ pub struct LandReport {
 }
 
 impl LandReport {
+    /// Counts what this landing wrote into a run's metrics.
+    pub fn count_in(&self, metrics: &crate::metrics::RunMetrics) {
+        use crate::metrics::{names, Unit};
+        metrics.count(names::EVENTS_LANDED, self.events as u64);
+        metrics.count(names::UNPARSED, self.unparsed as u64);
+        metrics.count(names::OBJECTS_LANDED, self.objects.len() as u64);
+        metrics.add(names::BYTES_LANDED, self.bytes as f64, Unit::Bytes);
+        metrics.count(names::PARTITION_FALLBACKS, self.partition_fallbacks as u64);
+        metrics.count(names::RECORDS_KEPT, self.kept_from_earlier as u64);
+    }
+
     /// Adds what another landing of the same batch wrote (a landing done in parts: cells, chunks).
     pub fn absorb(&mut self, part: LandReport) {
         self.objects.extend(part.objects);

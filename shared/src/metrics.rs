@@ -127,19 +127,6 @@ impl RunMetrics {
         values.get(name).map(|v| v.0).unwrap_or(0.0)
     }
 
-    /// Counts what one landing wrote.
-    pub fn landed(&self, report: &crate::landing::LandReport) {
-        self.count(names::EVENTS_LANDED, report.events as u64);
-        self.count(names::UNPARSED, report.unparsed as u64);
-        self.count(names::OBJECTS_LANDED, report.objects.len() as u64);
-        self.add(names::BYTES_LANDED, report.bytes as f64, Unit::Bytes);
-        self.count(
-            names::PARTITION_FALLBACKS,
-            report.partition_fallbacks as u64,
-        );
-        self.count(names::RECORDS_KEPT, report.kept_from_earlier as u64);
-    }
-
     /// The EMF document for this run.
     pub fn to_emf(&self) -> Value {
         let namespace = crate::config::optional("TRIBUTARY_METRICS_NAMESPACE")

@@ -36,7 +36,7 @@ async fn a_refetch_that_returns_less_keeps_what_landed_under_a_fixed_name() {
     let key = &report.objects[0].key;
     assert_eq!(stack.metadata(key).await["lines"], "32");
     let metrics = RunMetrics::new("easysend-poller", "player");
-    metrics.landed(&report);
+    report.count_in(&metrics);
     assert_eq!(metrics.get(names::RECORDS_KEPT), 20.0);
 
     // A superset overwrites: nothing to keep, nothing doubled.

@@ -47,7 +47,7 @@ async fn hostile_event_types_and_times_land_under_the_fallback_and_are_counted()
     assert_eq!(report.events, 6);
     assert_eq!(report.partition_fallbacks, 5);
     let metrics = RunMetrics::new("strivacity-receiver", "hec");
-    metrics.landed(&report);
+    report.count_in(&metrics);
     assert_eq!(metrics.get(names::PARTITION_FALLBACKS), 5.0);
 
     let keys = stack.keys().await;

@@ -67,7 +67,7 @@ pub(crate) fn record_outcome<R>(
     let duration_ms = started.elapsed().as_millis() as u64;
     match (&handled.report, &handled.rejection) {
         (Some(report), _) => {
-            metrics.landed(report);
+            report.count_in(&metrics);
             metrics.count(
                 metric_names::IMPLAUSIBLE_TIMES,
                 handled.implausible_times as u64,

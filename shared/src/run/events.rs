@@ -163,7 +163,7 @@ pub struct Landed<'a> {
 
 impl RunEvent for Landed<'_> {
     fn emit(self, to: &Telemetry) {
-        to.metrics.landed(self.landed);
+        self.landed.count_in(&to.metrics);
     }
 }
 
