@@ -2,7 +2,8 @@
 # Infrastructure checks: cfn-lint on infra/template.yaml, then tests/infra (pytest): the template against the code
 # it deploys (binaries, environment variables, IAM scope, shared contracts), the Athena table and example queries
 # over objects landed in the local stack (seeded, and landed by the real functions from the simulators), S3
-# notifications per vendor queue, and the Strivacity recipe's commands against the receiver.
+# notifications per vendor queue, the Strivacity recipe's commands against the receiver, and the Security Lake writer's
+# OCSF Parquet over what the functions landed (read back with pyarrow and DataFusion, validated against OCSF 1.1.0).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -17,7 +18,7 @@ echo "cfn-lint infra/template.yaml"
 # vendor simulator), and the Strivacity recipe runs against the receiver's standalone host.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tributary/target}"
 cargo build --quiet --locked --bins -p tributary-simulators -p transmit-poller -p easysend-poller \
-  -p lookout-stream -p strivacity-receiver
+  -p lookout-stream -p strivacity-receiver -p security-lake-writer
 
 # The local stack is shared with the other tests: start it if needed, never stop it here.
 scripts/local-stack.sh start

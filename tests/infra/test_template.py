@@ -188,6 +188,20 @@ def _role_statements(template, fn_name):
     return role, statements
 
 
+# The one function that reads every vendor's landing: it writes elsewhere (Security Lake), never to the landing.
+LANDING_READER = "security-lake-writer"
+
+
+def _conditional_statements(template, fn_name, condition):
+    """The statements of a role's policies that apply under `condition` (`!If [condition, policy, NoValue]`)."""
+    role = template["Resources"][fn_name]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = []
+    for policy in template["Resources"][role]["Properties"]["Policies"]:
+        if "Fn::If" in policy and policy["Fn::If"][0] == condition:
+            statements += policy["Fn::If"][1]["PolicyDocument"]["Statement"]
+    return statements
+
+
 def test_each_function_has_its_own_role_scoped_to_its_own_vendor(template, crates):
     roles = set()
     for name, fn in functions(template).items():
@@ -195,6 +209,9 @@ def test_each_function_has_its_own_role_scoped_to_its_own_vendor(template, crate
         role, statements = _role_statements(template, name)
         assert role not in roles, f"{name} shares role {role}"
         roles.add(role)
+        if function_crate(crates, fn).name == LANDING_READER:
+            _assert_reads_the_landing_only(name, statements)
+            continue
         for st in statements:
             text = json.dumps(st)
             for other in VENDORS - {vendor}:
@@ -213,6 +230,23 @@ def test_each_function_has_its_own_role_scoped_to_its_own_vendor(template, crate
                 group = st["Resource"]["Fn::GetAtt"][0]
                 log_group = template["Resources"][name]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
                 assert group == log_group, f"{name} may write to {group}"
+
+
+def _assert_reads_the_landing_only(name, statements):
+    landing = 0
+    for st in statements:
+        text = json.dumps(st)
+        assert not any(v in text.lower().replace("tributary", "") for v in VENDORS), f"{name} names a vendor: {text}"
+        assert "dynamodb" not in text and "StateTable" not in text, f"{name} has no state: {text}"
+        if "LandingBucket" in text:
+            landing += 1
+            actions = _as_list(st["Action"])
+            assert set(actions) <= {"s3:GetObject", "s3:ListBucket"}, f"{name} may change the landing: {actions}"
+            if actions == ["s3:ListBucket"]:
+                assert st["Condition"]["StringLike"]["s3:prefix"] == {"Fn::Sub": "${LandingPrefix}/vendor=*"}
+            else:
+                assert st["Resource"] == {"Fn::Sub": "${LandingBucket.Arn}/${LandingPrefix}/vendor=*"}
+    assert landing == 2, f"{name} reads the landing through a list and a get statement"
 
 
 def test_schedules_name_the_stream_and_invoke_only_pollers(template, crates):
@@ -422,8 +456,13 @@ def test_each_role_grants_exactly_the_calls_its_code_makes(template, crates):
             # Reading a key that may not exist yet: without ListBucket S3 answers 403 instead of 404.
             needed["s3:ListBucket"] = needed["s3:GetObject"]
         _, statements = _role_statements(template, name)
-        # Lambda itself sends a failed asynchronous invocation to the function's failure queue with its role.
-        statements = [st for st in statements if st.get("Sid") != "FailureDestination"]
+        if crate.name == LANDING_READER:
+            # Its writes to the lake are granted when it writes with its own role (no SecurityLakeRoleArn).
+            statements += _conditional_statements(template, name, "SecurityLakeOwnRole")
+        # Lambda itself sends a failed asynchronous invocation to the function's failure queue, and polls an SQS
+        # event source, with the function's role; the SDK's credential provider assumes the lake's role.
+        lambda_made = {"FailureDestination", "EventSourceMapping", "AssumeLakeRole"}
+        statements = [st for st in statements if st.get("Sid") not in lambda_made]
         granted = {a for st in statements for a in _as_list(st["Action"]) if not a.startswith("logs:")}
         missing = {a: needed[a] for a in set(needed) - granted}
         assert not missing, f"{name}'s role lacks {missing} (action: first call site)"

@@ -1,0 +1,324 @@
+//! The Security Lake writer against the local S3 (moto): concurrent rebuilds of one hour, a class an hour no longer
+//! has, damaged and malformed input, and the partial batch answer Lambda's SQS event source reads.
+//!
+//! The race is tested by interleaving, not by timing: one writer's listing is taken, another object lands and a
+//! second writer rebuilds the hour completely, then the first writer builds from its (now stale) listing. What must
+//! hold is what real concurrency could produce in that order.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use lambda_runtime::LambdaEvent;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use security_lake_writer::config::{default_location, WriterConfig};
+use security_lake_writer::hour::Hour;
+use security_lake_writer::lake::Lake;
+use security_lake_writer::ocsf::Class;
+use security_lake_writer::rebuild::Rebuilder;
+use security_lake_writer::{inputs, Writer};
+use serde_json::{json, Value};
+use tributary_testkit::Stack;
+
+struct Harness {
+    stack: Stack,
+    config: WriterConfig,
+    lake: Lake,
+    hour: Hour,
+}
+
+impl Harness {
+    async fn new(test: &str) -> Harness {
+        let stack = Stack::new(test).await;
+        let lake_bucket = format!("{}-lake", stack.bucket);
+        stack
+            .s3
+            .create_bucket()
+            .bucket(&lake_bucket)
+            .send()
+            .await
+            .expect("create the lake bucket");
+        let config = WriterConfig {
+            landing_bucket: stack.bucket.clone(),
+            prefix: stack.prefix.clone(),
+            lake_bucket,
+            region: "eu-west-1".to_owned(),
+            account_id: "210987654321".to_owned(),
+            sources: Class::ALL
+                .iter()
+                .map(|c| (*c, default_location(*c)))
+                .collect::<BTreeMap<_, _>>(),
+            role_arn: None,
+            external_id: None,
+            row_group_rows: 1000,
+            safety_margin: Duration::from_secs(1),
+        };
+        let lake = Lake::new(&stack.sdk, &config).await;
+        let hour = Hour::of_key(
+            &stack.prefix,
+            &format!(
+                "{}/vendor=transmit/event_type=cis/dt=2026-11-20/hour=07/",
+                stack.prefix
+            ),
+        )
+        .expect("a landing partition");
+        Harness {
+            stack,
+            config,
+            lake,
+            hour,
+        }
+    }
+
+    fn rebuilder(&self) -> Rebuilder<'_> {
+        Rebuilder {
+            landing: &self.stack.s3,
+            landing_bucket: &self.stack.bucket,
+            prefix: &self.stack.prefix,
+            lake: &self.lake,
+            row_group_rows: 1000,
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!(
+            "{}{name}.ndjson.gz",
+            self.hour.landing_prefix(&self.stack.prefix)
+        )
+    }
+
+    async fn land(&self, name: &str, ids: &[&str]) -> String {
+        let text: String = ids.iter().map(|id| format!("{}\n", line(id))).collect();
+        let key = self.key(name);
+        self.stack.put(&key, gzip(text.as_bytes())).await;
+        key
+    }
+
+    /// `metadata.uid` of every row in the hour's Authentication file.
+    async fn authentication_uids(&self) -> Vec<String> {
+        let key = self.lake.key(Class::Authentication, &self.hour);
+        let body = self
+            .stack
+            .s3
+            .get_object()
+            .bucket(&self.config.lake_bucket)
+            .key(&key)
+            .send()
+            .await
+            .expect("the hour's file exists")
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(body)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut uids = Vec::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let metadata = batch.column_by_name("metadata").unwrap();
+            let metadata = metadata
+                .as_any()
+                .downcast_ref::<arrow_array::StructArray>()
+                .unwrap();
+            let uid = metadata.column_by_name("uid").unwrap();
+            let uid = uid
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap();
+            uids.extend(uid.iter().map(|u| u.unwrap().to_owned()));
+        }
+        uids.sort();
+        uids
+    }
+
+    async fn lake_has(&self, key: &str) -> bool {
+        self.stack
+            .s3
+            .head_object()
+            .bucket(&self.config.lake_bucket)
+            .key(key)
+            .send()
+            .await
+            .is_ok()
+    }
+}
+
+/// A lean Transmit login record, as the poller lands it.
+fn line(id: &str) -> String {
+    json!({
+        "@timestamp": "2026-11-20T07:15:00.000Z", "ecs": {"version": "8.11.0"},
+        "event": {"id": id, "kind": "event", "module": "transmit", "dataset": "transmit.cis", "action": "user_login",
+                  "category": ["authentication", "session"], "type": ["start"], "outcome": "success",
+                  "ingested": "2026-11-20T07:20:00.000Z"},
+        "user": {"id": format!("user-{id}")}, "source": {"ip": "198.51.100.4"},
+        "transmit": {"user_id": format!("user-{id}")}
+    })
+    .to_string()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    std::io::Write::write_all(&mut encoder, bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn a_writer_that_built_from_a_stale_listing_builds_again_and_the_hour_ends_complete() {
+    let h = Harness::new("lake-race").await;
+    h.land("a", &["e1", "e2"]).await;
+    let prefix = h.hour.landing_prefix(&h.stack.prefix);
+    let stale = inputs::list(&h.stack.s3, &h.stack.bucket, &prefix)
+        .await
+        .unwrap();
+    // Writer B hears of a late object and rebuilds the hour completely.
+    h.land("late", &["e3"]).await;
+    let b = h.rebuilder().rebuild(&h.hour).await.unwrap();
+    assert_eq!((b.rows, b.builds), (3, 1));
+    // Writer A, which listed before the late object, writes now: its first file misses e3, so its check after
+    // writing finds another input and it builds again.
+    let a = h.rebuilder().rebuild_from(&h.hour, stale).await.unwrap();
+    assert_eq!((a.rows, a.builds), (3, 2), "{a:?}");
+    assert_eq!(h.authentication_uids().await, ["e1", "e2", "e3"]);
+}
+
+#[tokio::test]
+async fn an_event_landed_in_two_objects_is_one_row_and_a_rewrite_changes_no_byte() {
+    let h = Harness::new("lake-repeat").await;
+    h.land("a", &["e1", "e2"]).await;
+    h.land("b", &["e2", "e3"]).await;
+    let report = h.rebuilder().rebuild(&h.hour).await.unwrap();
+    assert_eq!((report.lines, report.rows, report.repeats), (4, 3, 1));
+    assert_eq!(h.authentication_uids().await, ["e1", "e2", "e3"]);
+    let key = h.lake.key(Class::Authentication, &h.hour);
+    assert!(key.starts_with(
+        "ext/tributary-authentication/region=eu-west-1/accountId=210987654321/eventDay=20261120/"
+    ));
+    let first = h
+        .stack
+        .s3
+        .head_object()
+        .bucket(&h.config.lake_bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    h.rebuilder().rebuild(&h.hour).await.unwrap();
+    let again = h
+        .stack
+        .s3
+        .head_object()
+        .bucket(&h.config.lake_bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.e_tag(), again.e_tag());
+}
+
+#[tokio::test]
+async fn a_class_the_hour_no_longer_has_loses_its_old_file() {
+    let h = Harness::new("lake-stale").await;
+    h.land("a", &["e1"]).await;
+    // As if an earlier mapping had filed this hour's events as API Activity.
+    let stale = h.lake.key(Class::ApiActivity, &h.hour);
+    h.lake.put(&stale, b"PAR1 old".to_vec()).await.unwrap();
+    let report = h.rebuilder().rebuild(&h.hour).await.unwrap();
+    assert_eq!((report.files_written, report.files_removed), (1, 1));
+    assert!(!h.lake_has(&stale).await);
+    assert!(
+        h.lake_has(&h.lake.key(Class::Authentication, &h.hour))
+            .await
+    );
+}
+
+#[tokio::test]
+async fn damaged_objects_and_unreadable_lines_are_written_as_far_as_they_read_and_reported() {
+    let h = Harness::new("lake-damaged").await;
+    let mut damaged = gzip(format!("{}\n{}\n", line("d1"), line("d2")).as_bytes());
+    damaged.extend_from_slice(b"\x1f\x8bnot gzip any more");
+    let damaged_key = h.key("damaged");
+    h.stack.put(&damaged_key, damaged).await;
+    h.stack
+        .put(
+            &h.key("lines"),
+            gzip(format!("{}\nnot json at all\n", line("d3")).as_bytes()),
+        )
+        .await;
+    let report = h.rebuilder().rebuild(&h.hour).await.unwrap();
+    assert_eq!(report.damaged_objects, std::slice::from_ref(&damaged_key));
+    assert_eq!((report.rows, report.unreadable), (4, 1));
+    assert_eq!(h.authentication_uids().await, ["d1", "d2", "d3"]);
+    assert!(
+        h.lake_has(&h.lake.key(Class::Base, &h.hour)).await,
+        "the unreadable line is a Base Event"
+    );
+
+    // Through the handler, the damaged object's notification comes back (to reach the dead-letter queue).
+    let writer = Writer::new(&h.stack.sdk, h.config.clone()).await;
+    let notify = |key: &str| {
+        json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": h.stack.bucket}, "object": {"key": key.replace('=', "%3D")}}}]}).to_string()
+    };
+    let answer = handle(
+        &writer,
+        json!({"Records": [
+            {"messageId": "damaged", "body": notify(&damaged_key)},
+        ]}),
+    )
+    .await;
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "damaged"}])
+    );
+}
+
+#[tokio::test]
+async fn the_answer_names_exactly_the_messages_to_retry() {
+    let h = Harness::new("lake-answer").await;
+    let key = h.land("a", &["e1"]).await;
+    let writer = Writer::new(&h.stack.sdk, h.config.clone()).await;
+    let s3_event = |key: &str| {
+        json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": h.stack.bucket}, "object": {"key": key}}}]}).to_string()
+    };
+    let answer = handle(&writer, json!({"Records": [
+        {"messageId": "good", "body": s3_event(&key)},
+        {"messageId": "again", "body": s3_event(&key)},
+        {"messageId": "probe", "body": s3_event(&format!("{}/vendor=transmit/_probe/cis", h.stack.prefix))},
+        {"messageId": "other-bucket", "body": json!({"source": "aws.s3", "detail": {"bucket": {"name": "elsewhere"}, "object": {"key": key}}}).to_string()},
+        {"messageId": "broken", "body": "{not json"},
+    ]}))
+    .await;
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "broken"}])
+    );
+    let hours = answer["hours"].as_array().unwrap();
+    assert_eq!(
+        hours.len(),
+        1,
+        "two notifications of one hour rebuild it once: {hours:?}"
+    );
+    assert_eq!(hours[0]["rows"], 1);
+
+    // A rebuild request names hours directly; one that names nothing readable is an error.
+    let answer = handle(
+        &writer,
+        json!({"rebuild": [h.hour.landing_prefix(&h.stack.prefix)]}),
+    )
+    .await;
+    assert_eq!(answer["hours"][0]["rows"], 1);
+    let event = LambdaEvent::new(
+        json!({"rebuild": "not a list"}),
+        tributary_shared::runtime::local_context(Duration::from_secs(60)),
+    );
+    assert!(writer.handle(event).await.is_err());
+}
+
+async fn handle(writer: &Writer, payload: Value) -> Value {
+    let event = LambdaEvent::new(
+        payload,
+        tributary_shared::runtime::local_context(Duration::from_secs(120)),
+    );
+    writer.handle(event).await.expect("the invocation answers")
+}
