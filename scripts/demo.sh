@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole pipeline locally: starts the local AWS stack and the vendor simulators, runs every function
-# through its real handler (the same binary Lambda runs, in local mode), shows what landed in S3, and closes with a
-# summary per vendor: offered, landed, faults survived, anything lost or at risk.
+# through its real handler (the same binary Lambda runs, in local mode), shows what landed in S3, hands the landing's
+# notifications to the Security Lake writer and shows the OCSF Parquet it wrote, and closes with a summary per
+# vendor: offered, landed, faults survived, anything lost or at risk.
 #
 # Ports: the simulators and the receiver listen on free loopback ports unless TRIBUTARY_DEMO_TRANSMIT_PORT,
 # TRIBUTARY_DEMO_EASYSEND_PORT, TRIBUTARY_DEMO_LOOKOUT_PORT or TRIBUTARY_DEMO_RECEIVER_PORT say which; the local
@@ -24,6 +25,10 @@ export TRIBUTARY_PREFIX="${TRIBUTARY_PREFIX:-tributary}"
 export TRIBUTARY_LOG_LEVEL="${TRIBUTARY_LOG_LEVEL:-warn}"
 "$("$root/scripts/venv.sh" path)/python" scripts/init_local.py "$TRIBUTARY_BUCKET" "$TRIBUTARY_STATE_TABLE"
 "$("$root/scripts/venv.sh" path)/python" scripts/demo_reset.py "$TRIBUTARY_BUCKET" "$TRIBUTARY_PREFIX" "$TRIBUTARY_STATE_TABLE"
+
+scripts/venv.sh install scripts/requirements-stack.txt scripts/requirements-demo.txt
+demo_lake="${TRIBUTARY_DEMO_LAKE_BUCKET:-${TRIBUTARY_BUCKET}-security-lake}"
+"$("$root/scripts/venv.sh" path)/python" scripts/demo_security_lake.py prepare "$TRIBUTARY_BUCKET" "$TRIBUTARY_PREFIX" "$demo_lake"
 
 echo "== building the functions and simulators"
 cargo build --workspace --bins --quiet
@@ -78,6 +83,10 @@ done
 echo
 echo "== everything that landed"
 scripts/show-landed.sh "" 0
+echo
+echo "== security lake: every landed event as OCSF Parquet, from the landing's notifications"
+"$("$root/scripts/venv.sh" path)/python" scripts/demo_security_lake.py write "$TRIBUTARY_BUCKET" "$TRIBUTARY_PREFIX" \
+  "$demo_lake" "$TRIBUTARY_BIN/security-lake-writer"
 echo
 "$("$root/scripts/venv.sh" path)/python" scripts/demo_summary.py "$TRIBUTARY_BUCKET" "$TRIBUTARY_PREFIX" \
   "$TRIBUTARY_STATE_TABLE" "$demo_facts"

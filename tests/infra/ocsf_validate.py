@@ -14,7 +14,9 @@ What is checked, each error prefixed with the dotted path of the attribute (`act
 - every value has its attribute's base type, and arrays are lists whose items are each checked;
 - a value of an attribute with an enum is one of the enum's keys;
 - an `<x>_id` of 99 (Other) comes with its sibling caption attribute (`<x>`, `activity_name`, ...) where the record
-  defines one.
+  defines one;
+- the constraints of the class, and of every object present (array items included): `at_least_one` - at least one
+  of the listed attributes is present; `just_one` - exactly one is. The class's own are reported under `(event)`.
 
 Profile attributes (cloud, datetime, host, ...) are accepted whether or not the event lists their profile, but they
 are only required when `metadata.profiles` lists it: OCSF applies a profile's requirements only to events that use it.
@@ -81,6 +83,19 @@ def check_record(
         if attr.get("profile") and attr["profile"] not in profiles:
             continue
         errors.append(f"{join(path, name)}: required attribute is absent")
+
+    constraints = definition.get("constraints", {})
+    where = path or "(event)"
+    at_least_one = constraints.get("at_least_one")
+    if at_least_one and all(record.get(name) is None for name in at_least_one):
+        errors.append(f"{where}: needs at least one of {', '.join(at_least_one)}")
+    just_one = constraints.get("just_one")
+    if just_one:
+        present = [name for name in just_one if record.get(name) is not None]
+        if len(present) != 1:
+            errors.append(
+                f"{where}: needs exactly one of {', '.join(just_one)}, has {', '.join(present) or 'none'}"
+            )
 
     for name, value in record.items():
         if value is None:

@@ -41,6 +41,7 @@ def authentication() -> dict[str, Any]:
         },
         "user": {"name": "alice", "uid": "u-1", "type_id": None},
         "src_endpoint": {"ip": "192.0.2.10", "port": None},
+        "dst_endpoint": {"hostname": "login.example.com", "port": 443},  # Authentication needs service or this
         "unmapped": '{"vendor_field": "kept as JSON text"}',
         "observables": None,
     }
@@ -85,6 +86,11 @@ def test_fixture_holds_the_classes_and_their_objects(schema):
             }
             if attr["type"] == "object_t":
                 assert attr["object_type"] in schema["objects"]
+        for kind, names in record.get("constraints", {}).items():
+            assert kind in {"at_least_one", "just_one"} and names
+            assert set(names) <= set(record["attributes"])
+    assert schema["classes"]["3002"]["constraints"] == {"at_least_one": ["service", "dst_endpoint"]}
+    assert schema["objects"]["user"]["constraints"] == {"at_least_one": ["account", "name", "uid"]}
 
 
 def test_unknown_attribute_is_reported_with_its_path(schema):
@@ -154,3 +160,27 @@ def test_array_item_of_the_wrong_type(schema):
     ]
     assert errors_of(schema, metadata__labels=["a", 7]) == ["metadata.labels[1]: expected string_t, got int 7"]
     assert errors_of(schema, metadata__labels="a") == ["metadata.labels: expected an array of string_t, got str 'a'"]
+
+
+def test_at_least_one_constraint(schema):
+    """OCSF's `user` needs at least one of account, name, uid; Authentication needs service or dst_endpoint."""
+    assert errors_of(schema, user={"type_id": 0}) == ["user: needs at least one of account, name, uid"]
+    assert errors_of(schema, user={"type_id": 0, "account": {"uid": "123456789012", "type_id": 10}}) == []
+    assert errors_of(schema, dst_endpoint=None) == ["(event): needs at least one of service, dst_endpoint"]
+    assert errors_of(schema, dst_endpoint=None, service={"name": "sshd"}) == []
+
+
+def test_constraint_of_an_array_item(schema):
+    assert errors_of(schema, user__groups=[{"name": "admins"}, {"type": "local"}]) == [
+        "user.groups[1]: needs at least one of name, uid"
+    ]
+
+
+def test_just_one_constraint(schema):
+    """No class or object in the fixture has a just_one constraint (in OCSF 1.1.0 only Authorize Session, 3003, has
+    one: just_one of privileges, group), so the check is exercised on a copy of the schema that gives `user` one."""
+    schema = copy.deepcopy(schema)
+    schema["objects"]["user"]["constraints"] = {"just_one": ["name", "uid"]}
+    assert errors_of(schema, user={"name": "alice"}) == []
+    assert errors_of(schema) == ["user: needs exactly one of name, uid, has name, uid"]
+    assert errors_of(schema, user={"type_id": 0}) == ["user: needs exactly one of name, uid, has none"]

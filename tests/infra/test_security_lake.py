@@ -40,9 +40,8 @@ LAYOUT = re.compile(
     r"(?P<vendor>[a-z]+)-(?P<type>[a-z0-9-]+)-(?P<fday>\d{8})-(?P<hour>\d{2})\.zstd\.parquet"
 )
 SCHEMA = json.loads((ROOT / "shared" / "ocsf" / "ocsf-1.1.0.json").read_text())
-SOURCE_CLASS = {"base-event": 0, "detection-finding": 2004, "account-change": 3001, "authentication": 3002,
-                "entity-management": 3004, "inventory-info": 5001, "web-resources-activity": 6001,
-                "api-activity": 6003}
+SOURCE_CLASS = {"base": 0, "finding": 2004, "account": 3001, "auth": 3002, "entity": 3004, "device": 5001,
+                "web": 6001, "api": 6003}
 
 
 class Lake:

@@ -5,12 +5,11 @@
 //! second writer rebuilds the hour completely, then the first writer builds from its (now stale) listing. What must
 //! hold is what real concurrency could produce in that order.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lambda_runtime::LambdaEvent;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use security_lake_writer::config::{default_location, WriterConfig};
+use security_lake_writer::config::{default_sources, WriterConfig};
 use security_lake_writer::hour::Hour;
 use security_lake_writer::lake::Lake;
 use security_lake_writer::ocsf::Class;
@@ -43,11 +42,7 @@ impl Harness {
             lake_bucket,
             region: "eu-west-1".to_owned(),
             account_id: "210987654321".to_owned(),
-            sources: Class::ALL
-                .iter()
-                .map(|c| (*c, default_location(*c)))
-                .collect::<BTreeMap<_, _>>(),
-            role_arn: None,
+            sources: default_sources(),
             external_id: None,
             row_group_rows: 1000,
             safety_margin: Duration::from_secs(1),
@@ -76,6 +71,7 @@ impl Harness {
             prefix: &self.stack.prefix,
             lake: &self.lake,
             row_group_rows: 1000,
+            deadline: None,
         }
     }
 
@@ -193,7 +189,7 @@ async fn an_event_landed_in_two_objects_is_one_row_and_a_rewrite_changes_no_byte
     assert_eq!(h.authentication_uids().await, ["e1", "e2", "e3"]);
     let key = h.lake.key(Class::Authentication, &h.hour);
     assert!(key.starts_with(
-        "ext/tributary-authentication/region=eu-west-1/accountId=210987654321/eventDay=20261120/"
+        "ext/tributary-auth/region=eu-west-1/accountId=210987654321/eventDay=20261120/"
     ));
     let first = h
         .stack
@@ -204,8 +200,13 @@ async fn an_event_landed_in_two_objects_is_one_row_and_a_rewrite_changes_no_byte
         .send()
         .await
         .unwrap();
-    h.rebuilder().rebuild(&h.hour).await.unwrap();
-    let again = h
+    let again = h.rebuilder().rebuild(&h.hour).await.unwrap();
+    assert_eq!(
+        (again.files_written, again.files_unchanged),
+        (0, 1),
+        "an unchanged file is not written again"
+    );
+    let after = h
         .stack
         .s3
         .head_object()
@@ -214,7 +215,33 @@ async fn an_event_landed_in_two_objects_is_one_row_and_a_rewrite_changes_no_byte
         .send()
         .await
         .unwrap();
-    assert_eq!(first.e_tag(), again.e_tag());
+    assert_eq!(first.e_tag(), after.e_tag());
+    assert_eq!(first.last_modified(), after.last_modified());
+}
+
+#[tokio::test]
+async fn an_hour_whose_inputs_shrank_keeps_its_files() {
+    let h = Harness::new("lake-shrunk").await;
+    h.land("a", &["e1", "e2"]).await;
+    let expired = h.land("b", &["e3"]).await;
+    h.rebuilder().rebuild(&h.hour).await.unwrap();
+    // As if the lifecycle rule had expired an object.
+    h.stack
+        .s3
+        .delete_object()
+        .bucket(&h.stack.bucket)
+        .key(&expired)
+        .send()
+        .await
+        .unwrap();
+    let refused = h.rebuilder().rebuild(&h.hour).await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("hold 2 rows, its files were written from 3"),
+        "{refused}"
+    );
+    assert_eq!(h.authentication_uids().await, ["e1", "e2", "e3"]);
 }
 
 #[tokio::test]
@@ -223,7 +250,10 @@ async fn a_class_the_hour_no_longer_has_loses_its_old_file() {
     h.land("a", &["e1"]).await;
     // As if an earlier mapping had filed this hour's events as API Activity.
     let stale = h.lake.key(Class::ApiActivity, &h.hour);
-    h.lake.put(&stale, b"PAR1 old".to_vec()).await.unwrap();
+    h.lake
+        .put(Class::ApiActivity, &h.hour, b"PAR1 old".to_vec(), 1)
+        .await
+        .unwrap();
     let report = h.rebuilder().rebuild(&h.hour).await.unwrap();
     assert_eq!((report.files_written, report.files_removed), (1, 1));
     assert!(!h.lake_has(&stale).await);
@@ -313,6 +343,18 @@ async fn the_answer_names_exactly_the_messages_to_retry() {
         tributary_shared::runtime::local_context(Duration::from_secs(60)),
     );
     assert!(writer.handle(event).await.is_err());
+    let no_hour = format!(
+        "{}/vendor=transmit/event_type=cis/dt=2026-11-20/hour=7",
+        h.stack.prefix
+    );
+    let event = LambdaEvent::new(
+        json!({ "rebuild": [no_hour] }),
+        tributary_shared::runtime::local_context(Duration::from_secs(60)),
+    );
+    assert!(
+        writer.handle(event).await.is_err(),
+        "a key that names no hour fails the request"
+    );
 }
 
 async fn handle(writer: &Writer, payload: Value) -> Value {

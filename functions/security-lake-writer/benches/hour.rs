@@ -7,10 +7,9 @@
 //!
 //! Needs the local stack (`scripts/local-stack.sh start`). Run: `cargo bench -p security-lake-writer --bench hour`.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use security_lake_writer::config::{default_location, WriterConfig};
+use security_lake_writer::config::{default_sources, WriterConfig};
 use security_lake_writer::hour::Hour;
 use security_lake_writer::lake::Lake;
 use security_lake_writer::ocsf::{map, Class};
@@ -109,11 +108,7 @@ async fn main() {
         lake_bucket: lake_bucket.clone(),
         region: "us-east-1".to_owned(),
         account_id: "123456789012".to_owned(),
-        sources: Class::ALL
-            .iter()
-            .map(|c| (*c, default_location(*c)))
-            .collect::<BTreeMap<_, _>>(),
-        role_arn: None,
+        sources: default_sources(),
         external_id: None,
         row_group_rows: 100_000,
         safety_margin: std::time::Duration::from_secs(30),
@@ -125,6 +120,7 @@ async fn main() {
         prefix: &stack.prefix,
         lake: &lake,
         row_group_rows: config.row_group_rows,
+        deadline: None,
     };
     let measure = Measure::start();
     let report = rebuilder.rebuild(&hour).await.expect("the hour is written");
@@ -162,9 +158,11 @@ async fn main() {
     let inputs = security_lake_writer::inputs::list(&stack.s3, &stack.bucket, &prefix)
         .await
         .expect("list");
-    let landed = security_lake_writer::inputs::read(&stack.s3, &stack.bucket, &inputs)
-        .await
-        .expect("read");
+    let mut landed = Vec::new();
+    for input in &inputs {
+        let object = security_lake_writer::inputs::read_one(&stack.s3, &stack.bucket, input);
+        landed.push(object.await.expect("read"));
+    }
     let map_started = tributary_testkit::process::cpu_time();
     let mut rows: Vec<_> = landed
         .iter()

@@ -21,18 +21,24 @@ pub struct WriterConfig {
     pub region: String,
     /// `TRIBUTARY_SECURITY_LAKE_ACCOUNT_ID`: the `accountId=` partition: the account the events belong to.
     pub account_id: String,
-    /// `TRIBUTARY_SECURITY_LAKE_SOURCES`: each class's custom-source location in the lake bucket, as
-    /// `class=location` pairs overriding the default `ext/tributary-<class>` (class by OCSF name or uid).
-    pub sources: BTreeMap<Class, String>,
-    /// `TRIBUTARY_SECURITY_LAKE_ROLE_ARN`: a role to assume for writing (Security Lake's custom-source role in
-    /// the lake's account); unset, the function's own role writes.
-    pub role_arn: Option<String>,
-    /// `TRIBUTARY_SECURITY_LAKE_EXTERNAL_ID`: the external id that role's trust policy requires.
+    /// Each class's custom source: its location (`TRIBUTARY_SECURITY_LAKE_SOURCES`) and the role that writes it
+    /// (`TRIBUTARY_SECURITY_LAKE_ROLE_ARN`).
+    pub sources: BTreeMap<Class, Source>,
+    /// `TRIBUTARY_SECURITY_LAKE_EXTERNAL_ID`: the external id the roles' trust policies require.
     pub external_id: Option<String>,
     /// `TRIBUTARY_SECURITY_LAKE_ROW_GROUP_ROWS`: rows per Parquet row group (default 100000).
     pub row_group_rows: usize,
-    /// `TRIBUTARY_SAFETY_MARGIN_SECONDS`: stop taking new hours this long before the deadline (default 30).
+    /// `TRIBUTARY_SAFETY_MARGIN_SECONDS`: stop this long before the deadline (default 30).
     pub safety_margin: Duration,
+}
+
+/// One class's custom source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// Its location in the lake bucket, under `ext/`.
+    pub location: String,
+    /// The role that writes it (Security Lake provisions one per custom source); `None`: the function's own.
+    pub role_arn: Option<String>,
 }
 
 impl WriterConfig {
@@ -68,44 +74,11 @@ impl WriterConfig {
                 "a 12-digit account id",
             );
         }
-        let overrides = reader.list(
-            "TRIBUTARY_SECURITY_LAKE_SOURCES",
-            &[],
-            "class=location pairs overriding a class's custom-source location (default ext/tributary-<class>)",
-        );
-        let mut sources: BTreeMap<Class, String> = Class::ALL
-            .iter()
-            .map(|c| (*c, default_location(*c)))
-            .collect();
-        for pair in overrides {
-            let parsed = pair.split_once('=').and_then(|(class, location)| {
-                let class = class.trim();
-                let location = location.trim().trim_matches('/');
-                let class = Class::ALL
-                    .iter()
-                    .find(|c| c.name() == class || c.uid().to_string() == class)?;
-                (!location.is_empty()).then(|| (*class, location.to_owned()))
-            });
-            match parsed {
-                Some((class, location)) => {
-                    sources.insert(class, location);
-                }
-                None => reader.invalid(
-                    "TRIBUTARY_SECURITY_LAKE_SOURCES",
-                    &pair,
-                    "class=location, class one of the OCSF class names or uids the writer writes",
-                ),
-            }
-        }
-        let role_arn = reader.optional(
-            "TRIBUTARY_SECURITY_LAKE_ROLE_ARN",
-            "the function's own role writes",
-            "a role to assume for writing to the lake bucket (cross-account)",
-        );
+        let sources = read_sources(reader);
         let external_id = reader.optional(
             "TRIBUTARY_SECURITY_LAKE_EXTERNAL_ID",
             "no external id",
-            "the external id the role's trust policy requires",
+            "the external id the roles' trust policies require",
         );
         let row_group_rows = reader.whole(
             "TRIBUTARY_SECURITY_LAKE_ROW_GROUP_ROWS",
@@ -122,7 +95,6 @@ impl WriterConfig {
             region,
             account_id,
             sources,
-            role_arn,
             external_id,
             row_group_rows,
             safety_margin,
@@ -130,9 +102,114 @@ impl WriterConfig {
     }
 }
 
-/// `ext/tributary-<class name with dashes>`.
+fn read_sources(reader: &mut Reader) -> BTreeMap<Class, Source> {
+    let locations = reader.list(
+        "TRIBUTARY_SECURITY_LAKE_SOURCES",
+        &[],
+        "class=location pairs overriding a class's custom-source location (default ext/tributary-<short name>)",
+    );
+    let roles = reader.list(
+        "TRIBUTARY_SECURITY_LAKE_ROLE_ARN",
+        &[],
+        "the role that writes: one ARN for every class and/or class=ARN pairs (Security Lake provisions one role \
+         per custom source); unset, the function's own role writes",
+    );
+    let mut sources: BTreeMap<Class, Source> = Class::ALL
+        .iter()
+        .map(|c| {
+            let source = Source {
+                location: default_location(*c),
+                role_arn: None,
+            };
+            (*c, source)
+        })
+        .collect();
+    for pair in locations {
+        match class_pair(&pair) {
+            Some((class, location)) if location.starts_with("ext/") && location.len() > 4 => {
+                sources.get_mut(&class).expect("every class").location = location;
+            }
+            _ => reader.invalid(
+                "TRIBUTARY_SECURITY_LAKE_SOURCES",
+                &pair,
+                "class=ext/<location>, class one of the OCSF class names or uids the writer writes",
+            ),
+        }
+    }
+    // Pairs first, so a bare ARN is the role of every class no pair names, wherever it stands in the list.
+    let (bare, pairs): (Vec<String>, Vec<String>) =
+        roles.into_iter().partition(|r| r.starts_with("arn:"));
+    for item in pairs {
+        match class_pair(&item) {
+            Some((class, role)) if role.starts_with("arn:") => {
+                sources.get_mut(&class).expect("every class").role_arn = Some(role);
+            }
+            _ => reader.invalid(
+                "TRIBUTARY_SECURITY_LAKE_ROLE_ARN",
+                &item,
+                "a role ARN, or class=ARN",
+            ),
+        }
+    }
+    if bare.len() > 1 {
+        reader.invalid(
+            "TRIBUTARY_SECURITY_LAKE_ROLE_ARN",
+            &bare.join(","),
+            "at most one role for every class; name the others class=ARN",
+        );
+    }
+    if let Some(role) = bare.first() {
+        for source in sources.values_mut().filter(|s| s.role_arn.is_none()) {
+            source.role_arn = Some(role.clone());
+        }
+    }
+    let mut seen: BTreeMap<String, Class> = BTreeMap::new();
+    for (class, source) in &sources {
+        if let Some(other) = seen.insert(source.location.clone(), *class) {
+            let both = format!(
+                "{} and {} at {}",
+                other.name(),
+                class.name(),
+                source.location
+            );
+            reader.invalid(
+                "TRIBUTARY_SECURITY_LAKE_SOURCES",
+                &both,
+                "a location of its own for every class (two classes in one location overwrite each other)",
+            );
+        }
+    }
+    sources
+}
+
+/// `ext/<class's default source name>`.
 pub fn default_location(class: Class) -> String {
-    format!("ext/tributary-{}", class.name().replace('_', "-"))
+    format!("ext/{}", class.source_name())
+}
+
+/// The sources of a lake written with the function's own role, at the default locations.
+pub fn default_sources() -> BTreeMap<Class, Source> {
+    Class::ALL
+        .iter()
+        .map(|c| {
+            let source = Source {
+                location: default_location(*c),
+                role_arn: None,
+            };
+            (*c, source)
+        })
+        .collect()
+}
+
+/// `class=value`, class by OCSF name or uid.
+fn class_pair(pair: &str) -> Option<(Class, String)> {
+    let (class, value) = pair.split_once('=')?;
+    let class = class.trim();
+    let value = value.trim().trim_end_matches('/');
+    let class = Class::ALL
+        .iter()
+        .find(|c| c.name() == class || c.uid().to_string() == class)?;
+    (!value.is_empty()).then(|| (*class, value.to_owned()))
 }
 
 pub fn load() -> Result<WriterConfig, ConfigError> {
@@ -171,31 +248,61 @@ mod tests {
     ];
 
     #[test]
-    fn every_class_has_a_location_and_overrides_name_classes_by_name_or_uid() {
+    fn every_class_has_a_source_and_settings_name_classes_by_name_or_uid() {
         let mut vars = BASE.to_vec();
         vars.push((
             "TRIBUTARY_SECURITY_LAKE_SOURCES",
             "authentication=ext/idp-auth/1.0/, 2004=ext/findings",
         ));
+        vars.push((
+            "TRIBUTARY_SECURITY_LAKE_ROLE_ARN",
+            "arn:aws:iam::111122223333:role/all,authentication=arn:aws:iam::111122223333:role/auth",
+        ));
         let config = read(&vars).unwrap();
-        assert_eq!(config.sources[&Class::Authentication], "ext/idp-auth/1.0");
-        assert_eq!(config.sources[&Class::DetectionFinding], "ext/findings");
+        let source = |c: Class| config.sources[&c].clone();
+        assert_eq!(source(Class::Authentication).location, "ext/idp-auth/1.0");
+        assert_eq!(source(Class::DetectionFinding).location, "ext/findings");
+        assert_eq!(source(Class::ApiActivity).location, "ext/tributary-api");
+        let role = |c: Class| source(c).role_arn.unwrap();
         assert_eq!(
-            config.sources[&Class::ApiActivity],
-            "ext/tributary-api-activity"
+            role(Class::Authentication),
+            "arn:aws:iam::111122223333:role/auth"
+        );
+        assert_eq!(
+            role(Class::ApiActivity),
+            "arn:aws:iam::111122223333:role/all"
         );
         assert_eq!(config.sources.len(), Class::ALL.len());
+        assert_eq!(config.sources, {
+            let mut defaults = default_sources();
+            for (class, s) in &config.sources {
+                defaults.insert(*class, s.clone());
+            }
+            defaults
+        });
+        // Security Lake names custom sources with at most 20 characters.
+        assert!(Class::ALL.iter().all(|c| c.source_name().len() <= 20));
     }
 
     #[test]
-    fn a_bad_account_or_source_is_refused_with_every_problem() {
+    fn bad_settings_are_refused_with_every_problem() {
         let mut vars = BASE.to_vec();
         vars[2] = ("TRIBUTARY_SECURITY_LAKE_ACCOUNT_ID", "12345");
         vars.push((
             "TRIBUTARY_SECURITY_LAKE_SOURCES",
-            "nonsense=ext/x,authentication=",
+            "nonsense=ext/x,authentication=,3001=data/x",
         ));
-        let problems = read(&vars).unwrap_err().problems().len();
-        assert_eq!(problems, 3);
+        vars.push((
+            "TRIBUTARY_SECURITY_LAKE_ROLE_ARN",
+            "authentication=role-name",
+        ));
+        assert_eq!(read(&vars).unwrap_err().problems().len(), 5);
+        let mut shared = BASE.to_vec();
+        shared.push((
+            "TRIBUTARY_SECURITY_LAKE_SOURCES",
+            "authentication=ext/one,account_change=ext/one",
+        ));
+        let problems = read(&shared).unwrap_err().problems().len();
+        assert_eq!(problems, 1, "two classes may not share a location");
     }
 }

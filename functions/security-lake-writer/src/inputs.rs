@@ -4,7 +4,6 @@
 use std::io::Read;
 
 use aws_sdk_s3::Client;
-use futures_util::{StreamExt, TryStreamExt};
 
 /// One landed object as listed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,9 +18,6 @@ pub struct Landed {
     pub body: Vec<u8>,
     pub damage: Option<String>,
 }
-
-/// How many objects are fetched at once.
-const PARALLEL_GETS: usize = 8;
 
 /// Every `.ndjson.gz` object under `prefix`, sorted by key.
 pub async fn list(s3: &Client, bucket: &str, prefix: &str) -> Result<Vec<Input>, String> {
@@ -50,33 +46,28 @@ pub async fn list(s3: &Client, bucket: &str, prefix: &str) -> Result<Vec<Input>,
     Ok(inputs)
 }
 
-/// The decompressed bodies of `inputs`, in their order. A body that cannot be fetched fails the whole read (the
-/// hour is retried); one that is not gzip keeps what decompressed before the damage and says so.
-pub async fn read(s3: &Client, bucket: &str, inputs: &[Input]) -> Result<Vec<Landed>, String> {
-    futures_util::stream::iter(inputs.iter().map(|input| async move {
-        let object = s3
-            .get_object()
-            .bucket(bucket)
-            .key(&input.key)
-            .send()
-            .await
-            .map_err(|e| format!("{}: {}", input.key, tributary_shared::aws::error_text(&e)))?;
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| format!("{}: {e}", input.key))?
-            .into_bytes();
-        let (body, damage) = gunzip(&bytes);
-        Ok::<_, String>(Landed {
-            key: input.key.clone(),
-            body,
-            damage,
-        })
-    }))
-    .buffered(PARALLEL_GETS)
-    .try_collect()
-    .await
+/// One object's decompressed body. An object that cannot be fetched fails the read (the hour is retried); one
+/// that is not gzip keeps what decompressed before the damage and says so.
+pub async fn read_one(s3: &Client, bucket: &str, input: &Input) -> Result<Landed, String> {
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(&input.key)
+        .send()
+        .await
+        .map_err(|e| format!("{}: {}", input.key, tributary_shared::aws::error_text(&e)))?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| format!("{}: {e}", input.key))?
+        .into_bytes();
+    let (body, damage) = gunzip(&bytes);
+    Ok(Landed {
+        key: input.key.clone(),
+        body,
+        damage,
+    })
 }
 
 /// Every gzip member of `bytes` (a landed object is one or more members), and the error that stopped it early.

@@ -41,6 +41,8 @@ pub mod names {
     pub const IGNORED_KEYS: &str = "IgnoredKeys";
     pub const FILES_WRITTEN: &str = "FilesWritten";
     pub const FILES_REMOVED: &str = "FilesRemoved";
+    pub const FILES_UNCHANGED: &str = "FilesUnchanged";
+    pub const MISFIT_ROWS: &str = "MisfitRows";
     pub const PARQUET_BYTES: &str = "ParquetBytes";
     pub const INPUTS_READ: &str = "InputsRead";
 }
@@ -57,6 +59,8 @@ const ZEROS: &[(&str, Unit)] = &[
     (names::IGNORED_KEYS, Unit::Count),
     (names::FILES_WRITTEN, Unit::Count),
     (names::FILES_REMOVED, Unit::Count),
+    (names::FILES_UNCHANGED, Unit::Count),
+    (names::MISFIT_ROWS, Unit::Count),
     (names::PARQUET_BYTES, Unit::Bytes),
     (names::INPUTS_READ, Unit::Count),
 ];
@@ -117,6 +121,7 @@ impl Writer {
             prefix: &self.config.prefix,
             lake: &self.lake,
             row_group_rows: self.config.row_group_rows,
+            deadline: Some(deadline),
         };
         let mut slowest = Duration::from_secs(1);
         let mut written = Vec::new();
@@ -135,12 +140,15 @@ impl Writer {
                     metrics.count(names::HOURS_WRITTEN, 1);
                     metrics.count(names::ROWS_WRITTEN, report.rows as u64);
                     metrics.count(names::REPEATS_DROPPED, report.repeats as u64);
-                    let fallbacks = report.unreadable + report.unparsed + report.unmapped;
+                    let fallbacks =
+                        report.unreadable + report.unparsed + report.unmapped + report.demoted;
                     metrics.count(names::FALLBACK_ROWS, fallbacks as u64);
                     metrics.count(names::UNREADABLE_LINES, report.unreadable as u64);
                     metrics.count(names::DAMAGED_OBJECTS, report.damaged_objects.len() as u64);
                     metrics.count(names::FILES_WRITTEN, report.files_written as u64);
                     metrics.count(names::FILES_REMOVED, report.files_removed as u64);
+                    metrics.count(names::FILES_UNCHANGED, report.files_unchanged as u64);
+                    metrics.count(names::MISFIT_ROWS, report.demoted as u64);
                     metrics.add(
                         names::PARQUET_BYTES,
                         report.parquet_bytes as f64,
@@ -166,6 +174,8 @@ impl Writer {
                         "damaged_objects": report.damaged_objects,
                         "files_written": report.files_written,
                         "files_removed": report.files_removed,
+                        "files_unchanged": report.files_unchanged,
+                        "misfit_rows": report.demoted,
                         "parquet_bytes": report.parquet_bytes,
                         "builds": report.builds,
                     }));
@@ -184,12 +194,25 @@ impl Writer {
         let mut answer = json!({
             "batchItemFailures": failed.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>(),
         });
-        if !runtime::in_lambda() {
-            // A local run also says what it did (Lambda reads only the partial batch response).
+        let direct = messages.iter().all(|m| m.id.is_none());
+        if direct {
+            // A rebuild request is answered by the invocation itself: it fails unless every hour it named was
+            // written, and it names one at least.
+            if hours.is_empty() {
+                return Err(
+                    "the rebuild request names no landing partition of this writer's prefix \
+                            (<prefix>/vendor=…/event_type=…/dt=…/hour=…/)"
+                        .into(),
+                );
+            }
+            if !failures.is_empty() {
+                return Err(format!("hours not written: {}", json!(failures)).into());
+            }
+        }
+        if direct || !runtime::in_lambda() {
+            // Lambda's SQS event source reads only the partial batch response; anyone else learns what was done.
             answer["hours"] = json!(written);
             answer["failures"] = json!(failures);
-        } else if messages.iter().all(|m| m.id.is_none()) && !failures.is_empty() {
-            return Err(format!("{} hours could not be written", failures.len()).into());
         }
         Ok(answer)
     }

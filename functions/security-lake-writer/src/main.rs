@@ -1,6 +1,10 @@
 //! The Lambda entry point; outside Lambda, one local invocation with the event read from the file named by the
 //! first argument (an SQS batch of landing notifications, or `{"rebuild": [...]}`), `-` for stdin.
 
+// The handler's future (SQS batch → hours → objects read in parallel → S3 calls) nests deeper than the default
+// limit lets the compiler lay out.
+#![recursion_limit = "256"]
+
 use std::process::ExitCode;
 
 use security_lake_writer::{config, Writer};

@@ -29,6 +29,16 @@ pub enum ParquetError {
     Write(#[from] parquet::errors::ParquetError),
 }
 
+/// Whether one row fits `class`'s schema, and why not.
+pub fn fits(class: Class, row: &Row) -> Result<(), String> {
+    let mut decoder = ReaderBuilder::new(schema::arrow(class))
+        .with_strict_mode(true)
+        .build_decoder()
+        .map_err(|e| e.to_string())?;
+    decoder.decode(&row.json).map_err(|e| e.to_string())?;
+    decoder.flush().map(|_| ()).map_err(|e| e.to_string())
+}
+
 /// The file of `rows`, all of `class`, in their order.
 pub fn write(class: Class, rows: &[&Row], row_group_rows: usize) -> Result<Vec<u8>, ParquetError> {
     let schema = schema::arrow(class);

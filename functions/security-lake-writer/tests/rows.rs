@@ -216,3 +216,31 @@ fn a_row_that_does_not_fit_its_class_is_an_error_not_a_silent_drop() {
     let error = parquet_file::write(Class::Authentication, &[&row], 1000).unwrap_err();
     assert!(error.to_string().contains("shoe_size"), "{error}");
 }
+
+#[test]
+fn values_of_the_wrong_kind_stay_in_unmapped_and_the_row_still_fits() {
+    let line = br#"{"@timestamp":"2025-12-01T12:00:00.000Z","event":{"id":"odd","kind":"event","module":"easysend","dataset":"easysend.player","action":"OPENED","category":["web"],"type":["access"],"outcome":"unknown","severity":"high","risk_score":3e9},"client":{"ip":12345},"source":{"ip":["1.2.3.4"]},"url":{"full":{"x":1}},"tags":["a",1,{"b":2}]}"#;
+    let row = map::row(line, 0);
+    assert_eq!(row.class, Class::WebResourcesActivity);
+    parquet_file::fits(row.class, &row).unwrap();
+    let value = json(&row);
+    assert_eq!(
+        value["src_endpoint"]["ip"], "12345",
+        "a number is an address's text"
+    );
+    assert_eq!(value["metadata"]["labels"], serde_json::json!(["a", "1"]));
+    let unmapped: Value = serde_json::from_str(value["unmapped"].as_str().unwrap()).unwrap();
+    assert_eq!(unmapped["source"]["ip"], serde_json::json!(["1.2.3.4"]));
+    assert_eq!(unmapped["url"]["full"], serde_json::json!({"x": 1}));
+    assert_eq!(unmapped["event"]["severity"], "high");
+}
+
+#[test]
+fn a_record_whose_time_is_none_keeps_its_own_id() {
+    let line = br#"{"@timestamp":"+10000-01-01T00:00:00.000Z","event":{"id":"far","kind":"event","module":"lookout","dataset":"lookout._invalid"}}"#;
+    let row = map::row(line, 7);
+    assert_eq!(
+        (row.class, row.uid.as_str(), row.time),
+        (Class::Base, "far", 7)
+    );
+}

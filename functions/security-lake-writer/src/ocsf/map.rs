@@ -5,16 +5,20 @@
 //! (JSON text), so nothing the record held is lost. Two facts of a landing are left out because they change when
 //! the same event lands again: `event.ingested` and the collector's run/batch/stream provenance. That keeps a row a
 //! pure function of the event, so rewriting an hour from re-landed objects writes the same file.
+//!
+//! Where OCSF requires an attribute the vendor did not send (a user for Authentication, an endpoint for API
+//! Activity, a name for a web resource), the row says "Unknown" rather than leaving the row invalid.
 
-use chrono::DateTime;
 use serde_json::{json, Map, Value};
 use tributary_shared::event_id;
 use tributary_shared::record::lean::original_of;
 
 use super::classify::{classify, Facts};
+use super::values::{epoch_millis, lookup, strings, take, take_number, take_text, text, Out};
 use super::{schema, Class, Fallback, Row};
 
-/// Per-run provenance the collectors write under `tributary` in full records; never part of a row.
+/// Per-run provenance the collectors write under `tributary` in full records; never part of a row (except for
+/// `_unparsed` records, whose ids are made from it).
 const OPERATOR_PROVENANCE: &[&str] = &[
     "run",
     "batch",
@@ -29,41 +33,54 @@ const OPERATOR_PROVENANCE: &[&str] = &[
 /// Maps one NDJSON line. `fallback_time` (epoch ms) places a line that names no time of its own.
 pub fn row(line: &[u8], fallback_time: i64) -> Row {
     let Ok(Value::Object(record)) = serde_json::from_slice::<Value>(line) else {
-        return unreadable(line, fallback_time);
+        return unreadable(line, fallback_time, None);
     };
-    let time = record
-        .get("@timestamp")
-        .and_then(Value::as_str)
-        .and_then(epoch_millis);
     let uid = record
         .get("event")
         .and_then(|e| e.get("id"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let (Some(time), Some(uid)) = (time, uid) else {
-        return unreadable(line, fallback_time);
+    let time = record
+        .get("@timestamp")
+        .and_then(Value::as_str)
+        .and_then(epoch_millis);
+    let (Some(time), Some(uid)) = (time, uid.clone()) else {
+        // A record without an id, or whose time is none RFC 3339 can say (a year past 9999): kept whole, under its
+        // own id where it has one, so landing it again does not make a second row.
+        return unreadable(line, fallback_time, uid);
     };
-    let raw_data = original_of(&Value::Object(record.clone())).map(|original| original.to_string());
+    let record = Value::Object(record);
+    let raw_data = original_of(&record).map(|original| original.to_string());
+    let Value::Object(record) = record else {
+        unreachable!("made an object above")
+    };
     Mapper::new(record, time, uid, raw_data).finish()
 }
 
-/// A line that cannot be read as a record: a Base Event holding its text, named by the digest of that text.
-fn unreadable(line: &[u8], time: i64) -> Row {
-    let text = String::from_utf8_lossy(line).into_owned();
-    let uid = event_id::digest_hex(line);
+/// A line that cannot be read as a record: a Base Event holding its text.
+fn unreadable(line: &[u8], time: i64, uid: Option<String>) -> Row {
+    let uid = uid.unwrap_or_else(|| event_id::digest_hex(line));
+    base_event(
+        time,
+        uid,
+        String::from_utf8_lossy(line).into_owned(),
+        "the landed line is not a record with event.id and an RFC 3339 @timestamp",
+        Fallback::Unreadable,
+    )
+}
+
+/// A Base Event that keeps `raw` whole and says why in `status_detail`.
+pub fn base_event(time: i64, uid: String, raw: String, detail: &str, why: Fallback) -> Row {
     let mut out = Out::default();
     common(&mut out, Class::Base, 0, time, &uid);
-    out.set("raw_data", json!(text));
-    out.set(
-        "status_detail",
-        json!("the landed line is not a record with event.id and @timestamp"),
-    );
+    out.set("raw_data", json!(raw));
+    out.set("status_detail", json!(detail));
     Row {
         class: Class::Base,
         time,
         uid,
         json: out.into_json(),
-        fallback: Some(Fallback::Unreadable),
+        fallback: Some(why),
     }
 }
 
@@ -93,7 +110,8 @@ impl Mapper {
         ecs.remove(&vendor);
         // `related.*` repeats fields of the record (and only full records write it).
         ecs.remove("related");
-        if let Some(Value::Object(tributary)) = ecs.get_mut("tributary") {
+        let unparsed = event.get("kind").and_then(Value::as_str) == Some("pipeline_error");
+        if let (false, Some(Value::Object(tributary))) = (unparsed, ecs.get_mut("tributary")) {
             for key in OPERATOR_PROVENANCE {
                 tributary.remove(*key);
             }
@@ -115,10 +133,9 @@ impl Mapper {
 
     fn finish(mut self) -> Row {
         let mut event = std::mem::take(&mut self.event);
-        event.remove("id");
-        event.remove("ingested");
-        event.remove("module");
-        event.remove("dataset");
+        for key in ["id", "ingested", "module", "dataset"] {
+            event.remove(key);
+        }
         let kind = text(event.remove("kind").as_ref()).unwrap_or_default();
         let action = text(event.remove("action").as_ref()).unwrap_or_default();
         let category = strings(event.remove("category"));
@@ -144,11 +161,11 @@ impl Mapper {
         if !action.is_empty() {
             self.out.set("metadata.event_code", json!(action));
         }
-        if let Some(tags) = self.ecs.remove("tags").filter(|t| t.is_array()) {
-            self.out.set("metadata.labels", tags);
+        if let Some(tags) = self.ecs.remove("tags") {
+            self.out.set("metadata.labels", json!(strings(Some(tags))));
         }
         self.move_text("organization.id", "metadata.tenant_uid");
-        if let Some(created) = text(event.remove("created").as_ref()) {
+        if let Some(created) = take_text(&mut event, "created") {
             self.out.set("metadata.original_time", json!(created));
         }
         for (from, to) in [("start", "start_time"), ("end", "end_time")] {
@@ -168,18 +185,18 @@ impl Mapper {
         };
         self.out.set("status_id", json!(status_id));
         self.out.set("status", json!(status));
-        let score = event.remove("severity").and_then(|s| s.as_f64());
+        let score = take_number(&mut event, "severity");
         let risk = event.get("risk_score").and_then(Value::as_f64);
         let (severity_id, severity) = severity(score.or(risk));
         self.out.set("severity_id", json!(severity_id));
         self.out.set("severity", json!(severity));
-        if let Some(reason) = text(event.remove("reason").as_ref()) {
+        if let Some(reason) = take_text(&mut event, "reason") {
             self.out.set("message", json!(reason));
         } else {
             self.move_text("message", "message");
         }
         if unparsed {
-            if let Some(original) = text(event.remove("original").as_ref()) {
+            if let Some(original) = take_text(&mut event, "original") {
                 self.raw_data = Some(original);
             }
             self.move_text("error.message", "status_detail");
@@ -202,10 +219,8 @@ impl Mapper {
             self.ecs.insert("event".to_owned(), Value::Object(event));
         }
         if !self.ecs.is_empty() {
-            self.out.set(
-                "unmapped",
-                json!(Value::Object(std::mem::take(&mut self.ecs)).to_string()),
-            );
+            let unmapped = Value::Object(std::mem::take(&mut self.ecs)).to_string();
+            self.out.set("unmapped", json!(unmapped));
         }
         Row {
             class,
@@ -230,10 +245,8 @@ impl Mapper {
         if !self.event_type.is_empty() {
             self.out
                 .set("metadata.product.feature.name", json!(self.event_type));
-            self.out.set(
-                "metadata.log_name",
-                json!(format!("{}.{}", self.vendor, self.event_type)),
-            );
+            let log_name = format!("{}.{}", self.vendor, self.event_type);
+            self.out.set("metadata.log_name", json!(log_name));
         }
     }
 
@@ -245,11 +258,9 @@ impl Mapper {
             .unwrap_or(Value::Null)
     }
 
+    /// Moves a text (or number) from ECS to the row; a value of another kind stays in ECS, so in `unmapped`.
     fn move_text(&mut self, from: &str, to: &str) -> bool {
-        match take(&mut self.ecs, from)
-            .as_ref()
-            .and_then(|v| text(Some(v)))
-        {
+        match take_text(&mut self.ecs, from) {
             Some(value) => {
                 self.out.set(to, json!(value));
                 true
@@ -258,26 +269,50 @@ impl Mapper {
         }
     }
 
-    /// `user` from ECS `user.*`; OCSF requires it in some classes even when the vendor names nobody, so then it
-    /// says the user is unknown.
+    /// `user` from ECS `user.*`. OCSF requires a user in some classes, with a name, uid or account: when the
+    /// vendor names nobody, the row says the user is unknown.
     fn user(&mut self, at: &str, from: &str, required: bool) {
         let mut named = false;
         for (ecs, ocsf) in [("id", "uid"), ("name", "name"), ("email", "email_addr")] {
             named |= self.move_text(&format!("{from}.{ecs}"), &format!("{at}.{ocsf}"));
         }
-        if !named && required {
-            self.out.set(&format!("{at}.type"), json!("Unknown"));
+        if !self.out.has(&format!("{at}.uid")) && !self.out.has(&format!("{at}.name")) {
+            if let Some(email) = self.out.get(&format!("{at}.email_addr")).map(str::to_owned) {
+                self.out.set(&format!("{at}.name"), json!(email));
+            } else if !named && required {
+                self.out.set(&format!("{at}.name"), json!("Unknown"));
+                self.out.set(&format!("{at}.type_id"), json!(0));
+                self.out.set(&format!("{at}.type"), json!("Unknown"));
+            }
+        }
+    }
+
+    /// `<at>.type_id` and `.type` from a vendor's word for the kind of user.
+    fn user_type(&mut self, at: &str, kind: &str) {
+        let (type_id, caption) = match kind.to_ascii_lowercase().as_str() {
+            "user" => (1, "User".to_owned()),
+            "admin" | "administrator" => (2, "Admin".to_owned()),
+            "system" => (3, "System".to_owned()),
+            _ => (99, kind.to_owned()),
+        };
+        self.out.set(&format!("{at}.type_id"), json!(type_id));
+        self.out.set(&format!("{at}.type"), json!(caption));
+        if !self.out.has(&format!("{at}.uid")) && !self.out.has(&format!("{at}.name")) {
+            self.out.set(&format!("{at}.name"), json!(caption));
         }
     }
 
     fn source(&mut self) {
-        let ip = take(&mut self.ecs, "source.ip");
-        let client_ip = self.ecs.get("client").and_then(|c| c.get("ip")).cloned();
-        if let Some(ip) = ip.clone().or(client_ip.clone()) {
-            self.out.set("src_endpoint.ip", ip);
+        let ip = text(lookup(&self.ecs, "source.ip"));
+        let client_ip = text(lookup(&self.ecs, "client.ip"));
+        if ip.is_some() {
+            take(&mut self.ecs, "source.ip");
         }
-        if ip.is_none() || ip == client_ip {
+        if client_ip.is_some() && (ip.is_none() || ip == client_ip) {
             take(&mut self.ecs, "client.ip");
+        }
+        if let Some(ip) = ip.or(client_ip) {
+            self.out.set("src_endpoint.ip", json!(ip));
         }
         let geo = ["source.geo", "client.geo"]
             .into_iter()
@@ -301,17 +336,22 @@ impl Mapper {
     fn authentication(&mut self) {
         self.user("user", "user", true);
         self.source();
+        // OCSF asks an authentication for the service or the endpoint logged on to: the vendor's product, and the
+        // application where ECS names one.
+        self.move_text("service.id", "service.uid");
+        let product = self.out.get("metadata.product.name").map(str::to_owned);
+        self.out.set("service.name", json!(product));
         if self.vendor == "strivacity" {
             if let Some(session) = text(self.original().get("loginSessionId")) {
                 self.out.set("session.uid", json!(session));
             }
         }
-        let mfa = self.event_type == "player"
+        let otp = self.vendor == "easysend"
             && self
                 .out
                 .get("metadata.event_code")
                 .is_some_and(|c| c.contains("OTP"));
-        if mfa {
+        if otp {
             self.out.set("is_mfa", json!(true));
         }
     }
@@ -327,23 +367,29 @@ impl Mapper {
     }
 
     fn api_activity(&mut self, action: &str) {
-        self.out.set("api.operation", json!(action));
-        self.user("actor.user", "user", true);
+        let operation = if action.is_empty() { "Unknown" } else { action };
+        self.out.set("api.operation", json!(operation));
+        self.user("actor.user", "user", false);
         let original = self.original();
         if let Some(kind) = text(original.get("actor_type")) {
-            self.out.set("actor.user.type", json!(kind));
+            self.user_type("actor.user", &kind);
+        }
+        if !self.out.has("actor.user") {
+            self.user("actor.user", "user", true);
         }
         let uid = text(original.get("target_resource_id"));
         let kind = text(original.get("target_resource_type"));
+        // A resource needs a name or uid in OCSF; with only a type, the type names it.
         if uid.is_some() || kind.is_some() {
-            self.out
-                .set("resources", json!([{"uid": uid, "type": kind}]));
+            let name = if uid.is_none() { kind.clone() } else { None };
+            let resource = json!([{"uid": uid, "type": kind, "name": name}]);
+            self.out.set("resources", resource);
         }
         self.source();
-        // API Activity requires `src_endpoint`; an event without an address still says where it came from: nowhere
-        // known, as an empty endpoint.
-        if !self.out.has("src_endpoint") {
-            self.out.set("src_endpoint", json!({}));
+        // API Activity requires `src_endpoint`, and an endpoint needs an address or a name: an event without an
+        // address says so by name.
+        if !self.out.has("src_endpoint.ip") {
+            self.out.set("src_endpoint.name", json!("Unknown"));
         }
     }
 
@@ -362,7 +408,7 @@ impl Mapper {
                     self.out.set("actor.user.uid", json!(uid));
                 }
                 if let Some(kind) = text(original.pointer("/actor/type")) {
-                    self.out.set("actor.user.type", json!(kind));
+                    self.user_type("actor.user", &kind);
                 }
             }
             _ => {
@@ -380,35 +426,30 @@ impl Mapper {
             }
         }
         if !self.out.has("entity.uid") && !self.out.has("entity.name") {
-            self.out.set("entity.name", json!("unknown"));
+            self.out.set("entity.name", json!("Unknown"));
         }
     }
 
     fn detection_finding(&mut self, event: &mut Map<String, Value>, action: &str) {
-        let uid = take(&mut self.ecs, "rule.id")
-            .as_ref()
-            .and_then(|v| text(Some(v)))
-            .unwrap_or_else(|| self.uid.clone());
+        let uid = take_text(&mut self.ecs, "rule.id").unwrap_or_else(|| self.uid.clone());
         self.out.set("finding_info.uid", json!(uid));
         let original = self.original();
         // Transmit's risk events name their verdict only in the original (`additional_params.recommendation`).
         let verdict = text(original.pointer("/additional_params/recommendation"));
-        let title = take(&mut self.ecs, "rule.name")
-            .as_ref()
-            .and_then(|v| text(Some(v)))
+        let title = take_text(&mut self.ecs, "rule.name")
             .or_else(|| verdict.map(|v| format!("{action}: {v}")))
-            .unwrap_or_else(|| action.to_owned());
+            .or_else(|| (!action.is_empty()).then(|| action.to_owned()))
+            .unwrap_or_else(|| "Unknown".to_owned());
         self.out.set("finding_info.title", json!(title));
         self.move_text("rule.description", "finding_info.desc");
-        if let Some(category) = take(&mut self.ecs, "rule.category")
-            .as_ref()
-            .and_then(|v| text(Some(v)))
-        {
+        if let Some(category) = take_text(&mut self.ecs, "rule.category") {
             self.out.set("finding_info.types", json!([category]));
         }
         self.move_text("url.original", "finding_info.src_url");
-        if let Some(score) = event.remove("risk_score").and_then(|s| s.as_f64()) {
-            self.out.set("risk_score", json!(score.round() as i64));
+        if let Some(score) = take_number(event, "risk_score") {
+            // OCSF's risk_score is an integer_t (32 bits).
+            let score = score.round().clamp(0.0, f64::from(i32::MAX)) as i64;
+            self.out.set("risk_score", json!(score));
         }
         let status = original
             .pointer("/threat/status")
@@ -428,41 +469,30 @@ impl Mapper {
         self.device();
     }
 
+    /// `device`: the id, host name and OS ECS has. Whenever a device is written it has its required `type_id`,
+    /// and Device Inventory Info always writes one.
     fn device(&mut self) {
-        let uid = take(&mut self.ecs, "device.id")
-            .or_else(|| self.ecs.get("host").and_then(|h| h.get("id")).cloned());
-        if take(&mut self.ecs, "host.id").is_some() || uid.is_some() || self.out.has("finding_info")
-        {
-            // Lookout reports on mobile devices; the others name a browser or device they do not describe.
-            let (type_id, kind) = if self.vendor == "lookout" {
-                (5, "Mobile")
-            } else {
-                (0, "Unknown")
-            };
-            if let Some(uid) = uid.as_ref().and_then(|v| text(Some(v))) {
-                self.out.set("device.uid", json!(uid));
-            }
-            if self.out.has("device.uid") || self.out.class == Some(Class::DeviceInventoryInfo) {
-                self.out.set("device.type_id", json!(type_id));
-                self.out.set("device.type", json!(kind));
-            }
+        let uid = take_text(&mut self.ecs, "device.id");
+        let host_id = take_text(&mut self.ecs, "host.id");
+        if let Some(uid) = uid.or(host_id) {
+            self.out.set("device.uid", json!(uid));
         }
         self.move_text("host.hostname", "device.hostname");
         if lookup(&self.ecs, "host.os").is_some() {
-            let platform = take(&mut self.ecs, "host.os.platform")
-                .as_ref()
-                .and_then(|v| text(Some(v)));
-            let name = take(&mut self.ecs, "host.os.name")
-                .as_ref()
-                .and_then(|v| text(Some(v)));
-            let version = take(&mut self.ecs, "host.os.version")
-                .as_ref()
-                .and_then(|v| text(Some(v)));
+            let platform = take_text(&mut self.ecs, "host.os.platform");
+            let name = take_text(&mut self.ecs, "host.os.name");
+            let version = take_text(&mut self.ecs, "host.os.version");
             let family = platform
                 .clone()
                 .or(name.clone())
                 .unwrap_or_default()
                 .to_ascii_lowercase();
+            // `host.os.type` goes only where it repeats the platform; otherwise it stays for `unmapped`.
+            if text(lookup(&self.ecs, "host.os.type"))
+                .is_some_and(|t| t.eq_ignore_ascii_case(&family))
+            {
+                take(&mut self.ecs, "host.os.type");
+            }
             let (type_id, kind) = match family.as_str() {
                 "android" => (201, "Android"),
                 "ios" => (301, "iOS"),
@@ -473,31 +503,40 @@ impl Mapper {
                 "" => (0, "Unknown"),
                 _ => (99, "Other"),
             };
-            take(&mut self.ecs, "host.os.type");
-            self.out.set(
-                "device.os",
-                json!({"name": name.or(platform).unwrap_or_else(|| "Unknown".to_owned()), "type_id": type_id, "type": kind, "version": version}),
-            );
-            if !self.out.has("device.type_id") {
-                self.out.set("device.type_id", json!(0));
-                self.out.set("device.type", json!("Unknown"));
-            }
+            let name = name.or(platform).unwrap_or_else(|| "Unknown".to_owned());
+            let os = json!({"name": name, "type_id": type_id, "type": kind, "version": version});
+            self.out.set("device.os", os);
+        }
+        if self.out.has("device") || self.out.class == Some(Class::DeviceInventoryInfo) {
+            // Lookout reports on mobile devices; the others name a browser or device they do not describe.
+            let (type_id, kind) = if self.vendor == "lookout" {
+                (5, "Mobile")
+            } else {
+                (0, "Unknown")
+            };
+            self.out.set("device.type_id", json!(type_id));
+            self.out.set("device.type", json!(kind));
         }
     }
 
     fn web_resources(&mut self) {
-        let url = take(&mut self.ecs, "url.full").or_else(|| take(&mut self.ecs, "url.original"));
-        let page = take(&mut self.ecs, "labels.page_name");
-        let flow = take(&mut self.ecs, "labels.webflow_id");
-        let flow_name = take(&mut self.ecs, "labels.web_flow_name");
+        let url = take_text(&mut self.ecs, "url.full")
+            .or_else(|| take_text(&mut self.ecs, "url.original"));
+        let page = take_text(&mut self.ecs, "labels.page_name");
+        let flow = take_text(&mut self.ecs, "labels.webflow_id");
+        let flow_name = take_text(&mut self.ecs, "labels.web_flow_name");
         if let Some(url) = &url {
-            self.out.set("http_request.url.url_string", url.clone());
+            self.out.set("http_request.url.url_string", json!(url));
             self.move_text("url.domain", "http_request.url.hostname");
         }
-        self.out.set(
-            "web_resources",
-            json!([{"url_string": url, "name": page, "uid": flow, "type": flow_name}]),
-        );
+        // A web resource needs a name or uid in OCSF: the page, else the address, else "Unknown".
+        let name = match (&page, &flow) {
+            (Some(page), _) => Some(page.clone()),
+            (None, Some(_)) => None,
+            (None, None) => Some(url.clone().unwrap_or_else(|| "Unknown".to_owned())),
+        };
+        let resource = json!([{"url_string": url, "name": name, "uid": flow, "type": flow_name}]);
+        self.out.set("web_resources", resource);
         self.source();
     }
 }
@@ -538,113 +577,5 @@ fn severity(score: Option<f64>) -> (u32, &'static str) {
         Some(s) if s <= 47.0 => (3, "Medium"),
         Some(s) if s <= 73.0 => (4, "High"),
         Some(_) => (5, "Critical"),
-    }
-}
-
-fn epoch_millis(text: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|at| at.timestamp_millis())
-}
-
-fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn strings(value: Option<Value>) -> Vec<String> {
-    match value {
-        Some(Value::Array(items)) => items.iter().filter_map(|i| text(Some(i))).collect(),
-        Some(other) => text(Some(&other)).into_iter().collect(),
-        None => Vec::new(),
-    }
-}
-
-fn lookup<'a>(map: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let (head, rest) = match path.split_once('.') {
-        Some((head, rest)) => (head, Some(rest)),
-        None => (path, None),
-    };
-    let value = map.get(head)?;
-    match rest {
-        None => Some(value),
-        Some(rest) => lookup(value.as_object()?, rest),
-    }
-}
-
-/// Removes the value at a dotted path, and any object that removal leaves empty.
-fn take(map: &mut Map<String, Value>, path: &str) -> Option<Value> {
-    match path.split_once('.') {
-        None => map.remove(path),
-        Some((head, rest)) => {
-            let child = map.get_mut(head)?.as_object_mut()?;
-            let taken = take(child, rest);
-            if child.is_empty() {
-                map.remove(head);
-            }
-            taken
-        }
-    }
-}
-
-/// The row being built, by dotted paths.
-#[derive(Default)]
-struct Out {
-    row: Map<String, Value>,
-    class: Option<Class>,
-}
-
-impl Out {
-    fn set(&mut self, path: &str, value: Value) {
-        if value.is_null() {
-            return;
-        }
-        let mut node = &mut self.row;
-        let mut parts = path.split('.').peekable();
-        while let Some(part) = parts.next() {
-            if parts.peek().is_none() {
-                node.insert(part.to_owned(), value);
-                return;
-            }
-            let child = node
-                .entry(part.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !child.is_object() {
-                *child = Value::Object(Map::new());
-            }
-            node = child.as_object_mut().expect("made an object above");
-        }
-    }
-
-    fn has(&self, path: &str) -> bool {
-        lookup(&self.row, path).is_some()
-    }
-
-    fn get(&self, path: &str) -> Option<&str> {
-        lookup(&self.row, path).and_then(Value::as_str)
-    }
-
-    fn into_json(self) -> Vec<u8> {
-        strip_nulls(Value::Object(self.row))
-            .to_string()
-            .into_bytes()
-    }
-}
-
-/// Nulls inside objects built with `json!` (an absent vendor field) are left out, as absent attributes are.
-fn strip_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
-        other => other,
     }
 }

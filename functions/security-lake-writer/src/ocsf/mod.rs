@@ -4,6 +4,7 @@
 pub mod classify;
 pub mod map;
 pub mod schema;
+pub mod values;
 
 /// The OCSF classes the writer produces. Each is one Security Lake custom source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -54,15 +55,23 @@ const COMMON: &[&str] = &[
     "unmapped",
 ];
 
-const USER: &[&str] = &["user.uid", "user.name", "user.email_addr", "user.type"];
+const USER: &[&str] = &[
+    "user.uid",
+    "user.name",
+    "user.email_addr",
+    "user.type",
+    "user.type_id",
+];
 const ACTOR: &[&str] = &[
     "actor.user.uid",
     "actor.user.name",
     "actor.user.email_addr",
     "actor.user.type",
+    "actor.user.type_id",
 ];
 const SOURCE: &[&str] = &[
     "src_endpoint.ip",
+    "src_endpoint.name",
     "src_endpoint.location.city",
     "src_endpoint.location.country",
     "src_endpoint.location.region",
@@ -105,7 +114,21 @@ impl Class {
         }
     }
 
-    /// OCSF's name of the class, also the default custom-source suffix (`tributary-<name with dashes>`).
+    /// The default custom-source name (Security Lake allows at most 20 characters).
+    pub fn source_name(self) -> &'static str {
+        match self {
+            Class::Base => "tributary-base",
+            Class::DetectionFinding => "tributary-finding",
+            Class::AccountChange => "tributary-account",
+            Class::Authentication => "tributary-auth",
+            Class::EntityManagement => "tributary-entity",
+            Class::DeviceInventoryInfo => "tributary-device",
+            Class::WebResourcesActivity => "tributary-web",
+            Class::ApiActivity => "tributary-api",
+        }
+    }
+
+    /// OCSF's name of the class.
     pub fn name(self) -> &'static str {
         match self {
             Class::Base => "base_event",
@@ -202,7 +225,11 @@ impl Class {
                 DEVICE,
             ],
             Class::AccountChange => &[USER, ACTOR, SOURCE],
-            Class::Authentication => &[USER, SOURCE, &["is_mfa", "session.uid"]],
+            Class::Authentication => &[
+                USER,
+                SOURCE,
+                &["is_mfa", "session.uid", "service.name", "service.uid"],
+            ],
             Class::EntityManagement => &[
                 &["entity.uid", "entity.name", "entity.type", "entity.data"],
                 ACTOR,
@@ -220,7 +247,12 @@ impl Class {
                 SOURCE,
             ],
             Class::ApiActivity => &[
-                &["api.operation", "resources.uid", "resources.type"],
+                &[
+                    "api.operation",
+                    "resources.uid",
+                    "resources.type",
+                    "resources.name",
+                ],
                 ACTOR,
                 SOURCE,
             ],
@@ -256,4 +288,6 @@ pub enum Fallback {
     Unparsed,
     /// A readable record that no class fits.
     Unmapped,
+    /// A row its class's schema refused (a value of the wrong kind the mapping did not catch).
+    Misfit,
 }
