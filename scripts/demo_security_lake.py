@@ -59,7 +59,12 @@ for at in range(0, len(messages), 500):
     done = subprocess.run([sys.argv[5], "-"], input=json.dumps(batch), env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"security-lake-writer failed:\n{done.stderr[-2000:]}")
-    answer = json.loads(done.stdout[done.stdout.index("{"):])
+    # stdout holds the invocation's metrics line (EMF) and then its answer.
+    decoder, text, at, answer = json.JSONDecoder(), done.stdout.strip(), 0, None
+    while at < len(text):
+        answer, at = decoder.raw_decode(text, at)
+        while at < len(text) and text[at].isspace():
+            at += 1
     if answer["batchItemFailures"]:
         sys.exit(f"security-lake-writer gave back {len(answer['batchItemFailures'])} messages: {answer['failures']}")
     invocations += 1
