@@ -114,16 +114,7 @@ fn read_sources(reader: &mut Reader) -> BTreeMap<Class, Source> {
         "the role that writes: one ARN for every class and/or class=ARN pairs (Security Lake provisions one role \
          per custom source); unset, the function's own role writes",
     );
-    let mut sources: BTreeMap<Class, Source> = Class::ALL
-        .iter()
-        .map(|c| {
-            let source = Source {
-                location: default_location(*c),
-                role_arn: None,
-            };
-            (*c, source)
-        })
-        .collect();
+    let mut sources = default_sources();
     for pair in locations {
         match class_pair(&pair) {
             Some((class, location)) if location.starts_with("ext/") && location.len() > 4 => {
