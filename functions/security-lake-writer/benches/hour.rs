@@ -170,6 +170,13 @@ async fn main() {
         .map(|line| map::row(line, hour.start_millis()))
         .collect();
     let map_cpu = tributary_testkit::process::cpu_time().saturating_sub(map_started);
+    let row_bytes: usize = rows.iter().map(|r| r.json.len() + r.uid.len()).sum();
+    println!(
+        "  rows as JSON, as an hour holds them until they are columns: {:.0} bytes/event ({:.0} MiB; process RSS now {:.0} MiB)",
+        row_bytes as f64 / events as f64,
+        row_bytes as f64 / (1024.0 * 1024.0),
+        tributary_testkit::process::rss_kib() as f64 / 1024.0
+    );
     rows.sort_by(|a, b| (a.class, a.time, &a.uid).cmp(&(b.class, b.time, &b.uid)));
     let started = Instant::now();
     let cpu = tributary_testkit::process::cpu_time();

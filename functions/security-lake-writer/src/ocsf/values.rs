@@ -111,9 +111,12 @@ impl Out {
     }
 
     pub fn into_json(self) -> Vec<u8> {
-        strip_nulls(Value::Object(self.row))
+        let mut json = strip_nulls(Value::Object(self.row))
             .to_string()
-            .into_bytes()
+            .into_bytes();
+        // An hour holds all its rows until they are columns: the string's growth room would be much of its memory.
+        json.shrink_to_fit();
+        json
     }
 }
 
