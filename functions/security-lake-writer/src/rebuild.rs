@@ -222,16 +222,14 @@ impl Rebuilder<'_> {
 
     /// What the lake holds of this hour now, per class.
     async fn existing(&self, hour: &Hour) -> Result<BTreeMap<Class, Found>, RebuildError> {
-        let mut found = BTreeMap::new();
-        for class in Class::ALL {
-            let state = self
-                .lake
-                .find(*class, hour)
-                .await
-                .map_err(RebuildError::Storage)?;
-            found.insert(*class, state);
-        }
-        Ok(found)
+        let looks = Class::ALL.iter().map(|class| async move {
+            let found = self.lake.find(*class, hour).await;
+            found.map(|found| (*class, found))
+        });
+        futures_util::future::try_join_all(looks)
+            .await
+            .map(|found| found.into_iter().collect())
+            .map_err(RebuildError::Storage)
     }
 
     /// Every line of the hour's objects as a row, each object mapped as it arrives and then let go, so an hour
