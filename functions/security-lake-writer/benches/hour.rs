@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use security_lake_writer::config::{default_sources, WriterConfig};
+use security_lake_writer::config::WriterConfig;
 use security_lake_writer::hour::Hour;
 use security_lake_writer::lake::Lake;
 use security_lake_writer::ocsf::{map, Class};
@@ -42,14 +42,7 @@ async fn main() {
         .seed(1);
 
     let stack = Stack::new("lake-bench").await;
-    let lake_bucket = format!("{}-lake", stack.bucket);
-    stack
-        .s3
-        .create_bucket()
-        .bucket(&lake_bucket)
-        .send()
-        .await
-        .expect("create the lake bucket");
+    let lake_bucket = stack.bucket_beside("lake").await;
     let hour = Hour::of_key(
         &stack.prefix,
         &format!(
@@ -102,17 +95,13 @@ async fn main() {
         first = last;
     }
 
-    let config = WriterConfig {
-        landing_bucket: stack.bucket.clone(),
-        prefix: stack.prefix.clone(),
-        lake_bucket: lake_bucket.clone(),
-        region: "us-east-1".to_owned(),
-        account_id: "123456789012".to_owned(),
-        sources: default_sources(),
-        external_id: None,
-        row_group_rows: 100_000,
-        safety_margin: std::time::Duration::from_secs(30),
-    };
+    let config = WriterConfig::new(
+        &stack.bucket,
+        &stack.prefix,
+        lake_bucket,
+        "us-east-1",
+        "123456789012",
+    );
     let lake = Lake::new(&stack.sdk, &config).await;
     let rebuilder = Rebuilder {
         landing: &stack.s3,

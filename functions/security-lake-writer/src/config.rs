@@ -32,6 +32,30 @@ pub struct WriterConfig {
     pub safety_margin: Duration,
 }
 
+impl WriterConfig {
+    /// A writer of `lake_bucket` for the landing in `landing_bucket` under `prefix`, with every other setting at
+    /// its default: the default sources, written with the function's own role.
+    pub fn new(
+        landing_bucket: impl Into<String>,
+        prefix: impl Into<String>,
+        lake_bucket: impl Into<String>,
+        region: impl Into<String>,
+        account_id: impl Into<String>,
+    ) -> WriterConfig {
+        WriterConfig {
+            landing_bucket: landing_bucket.into(),
+            prefix: prefix.into(),
+            lake_bucket: lake_bucket.into(),
+            region: region.into(),
+            account_id: account_id.into(),
+            sources: default_sources(),
+            external_id: None,
+            row_group_rows: 100_000,
+            safety_margin: Duration::from_secs(30),
+        }
+    }
+}
+
 /// One class's custom source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {

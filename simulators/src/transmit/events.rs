@@ -245,6 +245,18 @@ impl GenSpec {
         let _ = serde_json::to_writer(&mut *out, &generate(self, index, enrichment));
     }
 
+    /// Appends events `range` as one JSON array, the body of a `collect` answer, to `out`.
+    pub fn write_batch(&self, range: std::ops::Range<u64>, enrichment: bool, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for index in range.clone() {
+            if index > range.start {
+                out.push(b',');
+            }
+            self.write_event(index, enrichment, out);
+        }
+        out.push(b']');
+    }
+
     /// The events this spec produces that are well formed.
     pub fn well_formed_count(&self) -> u64 {
         match self.malformed_every {

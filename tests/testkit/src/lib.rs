@@ -171,6 +171,18 @@ impl Stack {
             .expect("finish the run");
     }
 
+    /// Another bucket of this test's, named `<bucket>-<suffix>`.
+    pub async fn bucket_beside(&self, suffix: &str) -> String {
+        let name = format!("{}-{suffix}", self.bucket);
+        self.s3
+            .create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .expect("create a second bucket");
+        name
+    }
+
     /// Stores a secret (plain text or JSON) under a name unique to this test; returns the name to configure.
     pub async fn put_secret(&self, name: &str, value: &str) -> String {
         let id = format!("{}/{}", self.bucket, name);

@@ -50,11 +50,11 @@ pub fn row(line: &[u8], fallback_time: i64) -> Row {
         return unreadable(line, fallback_time, uid);
     };
     let record = Value::Object(record);
-    let raw_data = original_of(&record).map(|original| original.to_string());
+    let original = original_of(&record).unwrap_or(Value::Null);
     let Value::Object(record) = record else {
         unreachable!("made an object above")
     };
-    Mapper::new(record, time, uid, raw_data).finish()
+    Mapper::new(record, time, uid, original).finish()
 }
 
 /// A line that cannot be read as a record: a Base Event holding its text.
@@ -91,12 +91,16 @@ struct Mapper {
     uid: String,
     vendor: String,
     event_type: String,
-    raw_data: Option<String>,
+    /// The vendor's event, rebuilt from the record: read for the few facts ECS does not carry, and written as
+    /// `raw_data`.
+    original: Value,
+    /// What `raw_data` holds instead, for an `_unparsed` record: the text that could not be parsed.
+    unparsed_text: Option<String>,
     out: Out,
 }
 
 impl Mapper {
-    fn new(mut ecs: Map<String, Value>, time: i64, uid: String, raw_data: Option<String>) -> Self {
+    fn new(mut ecs: Map<String, Value>, time: i64, uid: String, original: Value) -> Self {
         let event = match ecs.remove("event") {
             Some(Value::Object(event)) => event,
             _ => Map::new(),
@@ -126,7 +130,8 @@ impl Mapper {
             uid,
             vendor,
             event_type,
-            raw_data,
+            original,
+            unparsed_text: None,
             out: Out::default(),
         }
     }
@@ -196,24 +201,25 @@ impl Mapper {
             self.move_text("message", "message");
         }
         if unparsed {
-            if let Some(original) = take_text(&mut event, "original") {
-                self.raw_data = Some(original);
-            }
+            self.unparsed_text = take_text(&mut event, "original");
             self.move_text("error.message", "status_detail");
         }
+        let original = std::mem::take(&mut self.original);
         match class {
-            Class::Authentication => self.authentication(),
+            Class::Authentication => self.authentication(&original),
             Class::AccountChange => self.account_change(),
-            Class::ApiActivity => self.api_activity(&action),
-            Class::EntityManagement => self.entity_management(),
-            Class::DetectionFinding => self.detection_finding(&mut event, &action),
+            Class::ApiActivity => self.api_activity(&action, &original),
+            Class::EntityManagement => self.entity_management(&original),
+            Class::DetectionFinding => self.detection_finding(&mut event, &action, &original),
             Class::DeviceInventoryInfo => self.device(),
             Class::WebResourcesActivity => self.web_resources(),
             Class::Base => {}
         }
-        if let Some(raw) = self.raw_data.take() {
-            self.out.set("raw_data", json!(raw));
-        }
+        let raw = match self.unparsed_text.take() {
+            Some(text) => Some(text),
+            None => (!original.is_null()).then(|| original.to_string()),
+        };
+        self.out.set("raw_data", json!(raw));
         // Whatever ECS held that no attribute took: the event's own leftovers under `event`, as in the record.
         if !event.is_empty() {
             self.ecs.insert("event".to_owned(), Value::Object(event));
@@ -248,14 +254,6 @@ impl Mapper {
             let log_name = format!("{}.{}", self.vendor, self.event_type);
             self.out.set("metadata.log_name", json!(log_name));
         }
-    }
-
-    /// The vendor's original event, read-only, for the few facts ECS does not carry.
-    fn original(&self) -> Value {
-        self.raw_data
-            .as_deref()
-            .and_then(|raw| serde_json::from_str(raw).ok())
-            .unwrap_or(Value::Null)
     }
 
     /// Moves a text (or number) from ECS to the row; a value of another kind stays in ECS, so in `unmapped`.
@@ -333,7 +331,7 @@ impl Mapper {
         self.move_text("user_agent.original", "http_request.user_agent");
     }
 
-    fn authentication(&mut self) {
+    fn authentication(&mut self, original: &Value) {
         self.user("user", "user", true);
         self.source();
         // OCSF asks an authentication for the service or the endpoint logged on to: the vendor's product, and the
@@ -342,7 +340,7 @@ impl Mapper {
         let product = self.out.get("metadata.product.name").map(str::to_owned);
         self.out.set("service.name", json!(product));
         if self.vendor == "strivacity" {
-            if let Some(session) = text(self.original().get("loginSessionId")) {
+            if let Some(session) = text(original.get("loginSessionId")) {
                 self.out.set("session.uid", json!(session));
             }
         }
@@ -366,11 +364,10 @@ impl Mapper {
         self.source();
     }
 
-    fn api_activity(&mut self, action: &str) {
+    fn api_activity(&mut self, action: &str, original: &Value) {
         let operation = if action.is_empty() { "Unknown" } else { action };
         self.out.set("api.operation", json!(operation));
         self.user("actor.user", "user", false);
-        let original = self.original();
         if let Some(kind) = text(original.get("actor_type")) {
             self.user_type("actor.user", &kind);
         }
@@ -393,8 +390,7 @@ impl Mapper {
         }
     }
 
-    fn entity_management(&mut self) {
-        let original = self.original();
+    fn entity_management(&mut self, original: &Value) {
         match self.vendor.as_str() {
             "lookout" => {
                 let entity = json!({
@@ -430,10 +426,14 @@ impl Mapper {
         }
     }
 
-    fn detection_finding(&mut self, event: &mut Map<String, Value>, action: &str) {
+    fn detection_finding(
+        &mut self,
+        event: &mut Map<String, Value>,
+        action: &str,
+        original: &Value,
+    ) {
         let uid = take_text(&mut self.ecs, "rule.id").unwrap_or_else(|| self.uid.clone());
         self.out.set("finding_info.uid", json!(uid));
-        let original = self.original();
         // Transmit's risk events name their verdict only in the original (`additional_params.recommendation`).
         let verdict = text(original.pointer("/additional_params/recommendation"));
         let title = take_text(&mut self.ecs, "rule.name")
