@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use lambda_runtime::LambdaEvent;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use security_lake_writer::config::{default_sources, WriterConfig};
+use security_lake_writer::config::WriterConfig;
 use security_lake_writer::hour::Hour;
 use security_lake_writer::lake::Lake;
 use security_lake_writer::ocsf::Class;
@@ -28,24 +28,17 @@ struct Harness {
 impl Harness {
     async fn new(test: &str) -> Harness {
         let stack = Stack::new(test).await;
-        let lake_bucket = format!("{}-lake", stack.bucket);
-        stack
-            .s3
-            .create_bucket()
-            .bucket(&lake_bucket)
-            .send()
-            .await
-            .expect("create the lake bucket");
+        let lake_bucket = stack.bucket_beside("lake").await;
         let config = WriterConfig {
-            landing_bucket: stack.bucket.clone(),
-            prefix: stack.prefix.clone(),
-            lake_bucket,
-            region: "eu-west-1".to_owned(),
-            account_id: "210987654321".to_owned(),
-            sources: default_sources(),
-            external_id: None,
             row_group_rows: 1000,
             safety_margin: Duration::from_secs(1),
+            ..WriterConfig::new(
+                &stack.bucket,
+                &stack.prefix,
+                lake_bucket,
+                "eu-west-1",
+                "210987654321",
+            )
         };
         let lake = Lake::new(&stack.sdk, &config).await;
         let hour = Hour::of_key(
@@ -129,7 +122,11 @@ impl Harness {
         uids
     }
 
-    async fn lake_has(&self, key: &str) -> bool {
+    /// The lake file `key` as S3 describes it, if it exists.
+    async fn lake_head(
+        &self,
+        key: &str,
+    ) -> Option<aws_sdk_s3::operation::head_object::HeadObjectOutput> {
         self.stack
             .s3
             .head_object()
@@ -137,16 +134,24 @@ impl Harness {
             .key(key)
             .send()
             .await
-            .is_ok()
+            .ok()
+    }
+
+    async fn lake_has(&self, key: &str) -> bool {
+        self.lake_head(key).await.is_some()
     }
 }
 
 /// A lean Transmit login record, as the poller lands it.
 fn line(id: &str) -> String {
+    transmit_line(id, "user_login", &["authentication", "session"], &["start"])
+}
+
+fn transmit_line(id: &str, action: &str, category: &[&str], types: &[&str]) -> String {
     json!({
         "@timestamp": "2026-11-20T07:15:00.000Z", "ecs": {"version": "8.11.0"},
-        "event": {"id": id, "kind": "event", "module": "transmit", "dataset": "transmit.cis", "action": "user_login",
-                  "category": ["authentication", "session"], "type": ["start"], "outcome": "success",
+        "event": {"id": id, "kind": "event", "module": "transmit", "dataset": "transmit.cis", "action": action,
+                  "category": category, "type": types, "outcome": "success",
                   "ingested": "2026-11-20T07:20:00.000Z"},
         "user": {"id": format!("user-{id}")}, "source": {"ip": "198.51.100.4"},
         "transmit": {"user_id": format!("user-{id}")}
@@ -191,30 +196,14 @@ async fn an_event_landed_in_two_objects_is_one_row_and_a_rewrite_changes_no_byte
     assert!(key.starts_with(
         "ext/tributary-auth/region=eu-west-1/accountId=210987654321/eventDay=20261120/"
     ));
-    let first = h
-        .stack
-        .s3
-        .head_object()
-        .bucket(&h.config.lake_bucket)
-        .key(&key)
-        .send()
-        .await
-        .unwrap();
+    let first = h.lake_head(&key).await.expect("the file exists");
     let again = h.rebuilder().rebuild(&h.hour).await.unwrap();
     assert_eq!(
         (again.files_written, again.files_unchanged),
         (0, 1),
         "an unchanged file is not written again"
     );
-    let after = h
-        .stack
-        .s3
-        .head_object()
-        .bucket(&h.config.lake_bucket)
-        .key(&key)
-        .send()
-        .await
-        .unwrap();
+    let after = h.lake_head(&key).await.expect("the file exists");
     assert_eq!(first.e_tag(), after.e_tag());
     assert_eq!(first.last_modified(), after.last_modified());
 }
@@ -363,4 +352,97 @@ async fn handle(writer: &Writer, payload: Value) -> Value {
         tributary_shared::runtime::local_context(Duration::from_secs(120)),
     );
     writer.handle(event).await.expect("the invocation answers")
+}
+
+#[tokio::test]
+async fn a_lake_that_refuses_writes_gets_the_messages_back_and_the_hour_once_it_recovers() {
+    let h = Harness::new("lake-refuses").await;
+    let key = h.land("a", &["e1", "e2"]).await;
+    let body = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": h.stack.bucket}, "object": {"key": key}}}]}).to_string();
+    let batch = json!({"Records": [{"messageId": "m1", "body": body}]});
+    // The lake's bucket is gone (or denies the writer): nothing is written, and the message comes back.
+    let missing = WriterConfig {
+        lake_bucket: format!("{}-absent", h.config.lake_bucket),
+        ..h.config.clone()
+    };
+    let writer = Writer::new(&h.stack.sdk, missing.clone()).await;
+    let answer = handle(&writer, batch.clone()).await;
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "m1"}])
+    );
+    assert_eq!(answer["failures"].as_array().unwrap().len(), 1);
+    // The redelivery, once the bucket is there, writes the hour.
+    h.stack
+        .s3
+        .create_bucket()
+        .bucket(&missing.lake_bucket)
+        .send()
+        .await
+        .unwrap();
+    let answer = handle(&writer, batch).await;
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    assert_eq!(answer["hours"][0]["rows"], 2);
+}
+
+#[tokio::test]
+async fn an_object_gone_between_listing_and_reading_fails_that_build_and_the_next_one_writes_the_rest(
+) {
+    let h = Harness::new("lake-vanished").await;
+    h.land("a", &["e1"]).await;
+    let gone = h.land("b", &["e2"]).await;
+    let prefix = h.hour.landing_prefix(&h.stack.prefix);
+    let listed = inputs::list(&h.stack.s3, &h.stack.bucket, &prefix)
+        .await
+        .unwrap();
+    h.stack
+        .s3
+        .delete_object()
+        .bucket(&h.stack.bucket)
+        .key(&gone)
+        .send()
+        .await
+        .unwrap();
+    let failed = h
+        .rebuilder()
+        .rebuild_from(&h.hour, listed)
+        .await
+        .unwrap_err();
+    assert!(failed.to_string().contains(&gone), "{failed}");
+    assert!(
+        !h.lake_has(&h.lake.key(Class::Authentication, &h.hour))
+            .await,
+        "nothing half-read is written"
+    );
+    let report = h.rebuilder().rebuild(&h.hour).await.unwrap();
+    assert_eq!(report.rows, 1);
+}
+
+#[tokio::test]
+async fn a_writer_killed_between_two_files_is_mended_by_the_redelivery() {
+    let h = Harness::new("lake-killed").await;
+    // One object with events of two classes: an Authentication login and an Account Change.
+    let creation = transmit_line("c1", "create_user", &["iam"], &["user", "creation"]);
+    let text = format!("{}\n{creation}\n", line("l1"));
+    h.stack.put(&h.key("a"), gzip(text.as_bytes())).await;
+    let first = h.rebuilder().rebuild(&h.hour).await.unwrap();
+    assert_eq!(first.files_written, 2);
+    // As if the writer had been killed after its first file: the other one never reached the lake.
+    let account = h.lake.key(Class::AccountChange, &h.hour);
+    h.stack
+        .s3
+        .delete_object()
+        .bucket(&h.config.lake_bucket)
+        .key(&account)
+        .send()
+        .await
+        .unwrap();
+    let again = h.rebuilder().rebuild(&h.hour).await.unwrap();
+    assert_eq!(
+        (again.files_written, again.files_unchanged),
+        (1, 1),
+        "{again:?}"
+    );
+    assert!(h.lake_has(&account).await);
+    assert_eq!(h.authentication_uids().await, ["l1"]);
 }
