@@ -5,11 +5,60 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::members::Members;
+
 /// The id of an event without a vendor id: the first 128 bits of SHA-256 over its canonical JSON, in hex.
 pub fn from_canonical_json(event: &Value) -> String {
     let mut canonical = Vec::with_capacity(256);
     write_canonical(event, &mut canonical);
     digest_hex(&canonical)
+}
+
+/// The same id as [`from_canonical_json`] of the parsed object, written from its members: a member whose raw text
+/// is already canonical (a string without escapes, `true`, `false`, `null`, a plain integer) is copied as it
+/// stands, and only the others are parsed. An object that gives a key twice is parsed whole, so the last value
+/// counts as it does in a `Value`.
+pub fn from_members(members: &Members<'_>) -> String {
+    let mut order: Vec<_> = members.iter().collect();
+    order.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    if order.windows(2).any(|w| w[0].0.as_str() == w[1].0.as_str()) {
+        let value: Value =
+            serde_json::from_str(members.text()).expect("members were parsed from valid JSON");
+        return from_canonical_json(&value);
+    }
+    let mut canonical = Vec::with_capacity(members.text().len());
+    canonical.push(b'{');
+    for (i, (key, value)) in order.into_iter().enumerate() {
+        if i > 0 {
+            canonical.push(b',');
+        }
+        key.write_json(&mut canonical);
+        canonical.push(b':');
+        let raw = value.get();
+        if is_canonical_token(raw) {
+            canonical.extend_from_slice(raw.as_bytes());
+        } else {
+            let value: Value = serde_json::from_str(raw).expect("a member is valid JSON");
+            write_canonical(&value, &mut canonical);
+        }
+    }
+    canonical.push(b'}');
+    digest_hex(&canonical)
+}
+
+/// True when `serde_json` would write the value of `raw` back as exactly `raw`.
+fn is_canonical_token(raw: &str) -> bool {
+    match raw.as_bytes() {
+        [b'"', .., b'"'] => !raw.contains('\\'),
+        b"true" | b"false" | b"null" => true,
+        // Integers that fit an i64 and have no sign on zero; others (floats, exponents, huge numbers) are
+        // rewritten by the parser.
+        [b'-', b'1'..=b'9', rest @ ..] | [b'1'..=b'9', rest @ ..] => {
+            rest.len() < 18 && rest.iter().all(u8::is_ascii_digit)
+        }
+        b"0" => true,
+        _ => false,
+    }
 }
 
 /// The first 128 bits of SHA-256 of `bytes`, in hex: short enough for keys, long enough never to collide by chance.
@@ -65,6 +114,28 @@ mod tests {
         let b: Value = serde_json::from_str(r#"{ "a" : { "x":"s", "y":[1, 2] }, "b":1 }"#).unwrap();
         assert_eq!(from_canonical_json(&a), from_canonical_json(&b));
         assert_eq!(from_canonical_json(&a).len(), 32);
+    }
+
+    #[test]
+    fn the_id_from_members_is_the_id_from_the_parsed_value() {
+        let events = [
+            r#"{"b":1,"a":{"y":[1,2],"x":"s"}}"#,
+            r#"{ "z" : "plain", "a\u0062" : "esc\"aped", "m": "\u00e9", "n": "é" }"#,
+            r#"{"i":0,"j":-7,"k":123456789012345678,"l":12345678901234567890,"f":1.50,"e":1e3,"mz":-0}"#,
+            r#"{"t":true,"f":false,"n":null,"arr":[{"b":2,"a":1},"x",3.0],"o":{}}"#,
+            r#"{"dup":"first","x":1,"dup":"second"}"#,
+            r#"{}"#,
+            r#"{"ctl":"tab\there","slash":"a\/b","big":-9223372036854775808}"#,
+        ];
+        for text in events {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let members = Members::parse(text).unwrap();
+            assert_eq!(
+                from_members(&members),
+                from_canonical_json(&value),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod event_id;
 pub mod http;
 pub mod keys;
 pub mod landing;
+pub mod members;
 pub mod metrics;
 pub mod ndjson;
 pub mod oauth;

@@ -10,13 +10,18 @@
 //!
 //! What is the same for every line of an object (collector, version, shape) is S3 object metadata, not a field.
 
+mod fields;
 pub mod lean;
+mod line;
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+pub use fields::EcsFields;
 
 pub const ECS_VERSION: &str = "8.11.0";
 
@@ -49,6 +54,16 @@ pub enum Outcome {
     Unknown,
 }
 
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
 /// One event, mapped. Built with [`Record::new`] and the `with_*` setters; serialized by [`Record::to_line`].
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -57,7 +72,7 @@ pub struct Record {
     /// `vendor` partition and `event.module`, e.g. `transmit`.
     pub vendor: &'static str,
     /// `event_type` partition, lower case, e.g. `cis`.
-    pub event_type: String,
+    pub event_type: Cow<'static, str>,
     /// `event.id`: the vendor's id, or [`crate::event_id::from_canonical_json`].
     pub id: String,
     /// `event.kind` (`event`, `alert`, `state`, ...).
@@ -68,23 +83,24 @@ pub struct Record {
     pub outcome: Outcome,
     /// `event.created`, when the vendor recorded it, if it says.
     pub created: Option<String>,
-    /// Further `event.*` fields (e.g. `severity`, `reason`).
-    pub event_extra: Map<String, Value>,
+    /// Further `event.*` fields (e.g. `severity`, `reason`), in name order.
+    pub event_extra: Vec<(&'static str, Value)>,
     /// Top-level ECS fields other than `event`: `user`, `source`, `user_agent`, `host`, `threat`, ...
-    pub ecs: Map<String, Value>,
+    pub ecs: EcsFields,
     /// The vendor's event exactly as received.
     pub original: Box<RawValue>,
     /// `tributary.*` in both shapes: what differs per record and matters to whoever reads it (a stream cursor,
     /// the sender's routing metadata).
     pub provenance: Map<String, Value>,
-    /// `tributary.*` in full records only: where an operator traces a record to (run, batch, stream).
-    pub operator_provenance: Map<String, Value>,
+    /// `tributary.*` in full records only: where an operator traces a record to (run, batch, stream), in name
+    /// order.
+    pub operator_provenance: Vec<(&'static str, Value)>,
 }
 
 impl Record {
     pub fn new(
         vendor: &'static str,
-        event_type: impl Into<String>,
+        event_type: impl Into<Cow<'static, str>>,
         timestamp: DateTime<Utc>,
         id: impl Into<String>,
         original: Box<RawValue>,
@@ -100,11 +116,11 @@ impl Record {
             types: Vec::new(),
             outcome: Outcome::Unknown,
             created: None,
-            event_extra: Map::new(),
-            ecs: Map::new(),
+            event_extra: Vec::new(),
+            ecs: EcsFields::default(),
             original,
             provenance: Map::new(),
-            operator_provenance: Map::new(),
+            operator_provenance: Vec::new(),
         }
     }
 
@@ -139,26 +155,26 @@ impl Record {
     }
 
     /// Sets a top-level ECS field (`user`, `source`, ...). Null values are skipped so records stay lean.
-    pub fn with_field(mut self, name: &str, value: Value) -> Self {
+    pub fn with_field(mut self, name: &'static str, value: Value) -> Self {
         if !value.is_null() {
-            self.ecs.insert(name.to_owned(), value);
+            self.ecs.set(name, value);
         }
         self
     }
 
     /// Sets a nested ECS field by dotted path, creating objects on the way: `with_path("user.id", ...)`.
     /// Absent (`None`) values are skipped.
-    pub fn with_path(mut self, path: &str, value: Option<Value>) -> Self {
+    pub fn with_path(mut self, path: &'static str, value: Option<Value>) -> Self {
         if let Some(value) = value.filter(|v| !v.is_null()) {
-            insert_path(&mut self.ecs, path, value);
+            self.ecs.set(path, value);
         }
         self
     }
 
     /// Sets an `event.*` field beyond the fixed ones.
-    pub fn with_event_field(mut self, name: &str, value: Value) -> Self {
+    pub fn with_event_field(mut self, name: &'static str, value: Value) -> Self {
         if !value.is_null() {
-            self.event_extra.insert(name.to_owned(), value);
+            set_sorted(&mut self.event_extra, name, value);
         }
         self
     }
@@ -170,21 +186,22 @@ impl Record {
     }
 
     /// Sets a `tributary.*` provenance field written in full records only (`run`, `batch`, `stream`, ...).
-    pub fn with_operator_provenance(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.operator_provenance
-            .insert(name.to_owned(), value.into());
+    pub fn with_operator_provenance(mut self, name: &'static str, value: impl Into<Value>) -> Self {
+        set_sorted(&mut self.operator_provenance, name, value.into());
         self
     }
 
     /// The record as one JSON line (without the trailing newline).
     pub fn to_line(&self, out: &mut Vec<u8>, stamp: &LineStamp) {
-        let mut ser = serde_json::Serializer::new(&mut *out);
-        RecordLine {
-            record: self,
-            stamp,
-        }
-        .serialize(&mut ser)
-        .expect("records hold only JSON values and serialize infallibly");
+        line::write(self, stamp, out);
+    }
+}
+
+/// Sets `name` in a list kept in name order, as a map would hold it.
+fn set_sorted(list: &mut Vec<(&'static str, Value)>, name: &'static str, value: Value) {
+    match list.binary_search_by(|(n, _)| (*n).cmp(name)) {
+        Ok(at) => list[at].1 = value,
+        Err(at) => list.insert(at, (name, value)),
     }
 }
 
@@ -209,148 +226,41 @@ pub fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn insert_path(map: &mut Map<String, Value>, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            map.insert(path.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let child = map
-                .entry(head.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !child.is_object() {
-                *child = Value::Object(Map::new());
-            }
-            if let Value::Object(child) = child {
-                insert_path(child, rest, value);
-            }
-        }
+/// [`rfc3339`] written into `buf` digit by digit, for the one timestamp of every line; `None` for what the fixed
+/// form cannot hold (years outside 0–9999, a leap second), which [`rfc3339`] writes instead.
+fn rfc3339_into(at: DateTime<Utc>, buf: &mut [u8; 24]) -> Option<&str> {
+    use chrono::{Datelike, Timelike};
+    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
+    let nanos = at.nanosecond();
+    if nanos >= 1_000_000_000 {
+        return None;
     }
-}
-
-struct RecordLine<'a> {
-    record: &'a Record,
-    stamp: &'a LineStamp,
-}
-
-impl Serialize for RecordLine<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let r = self.record;
-        let full = self.stamp.shape == Shape::Full;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("@timestamp", &rfc3339(r.timestamp))?;
-        map.serialize_entry("ecs", &EcsVersion)?;
-        map.serialize_entry(
-            "event",
-            &EventObject {
-                record: r,
-                ingested: &self.stamp.ingested,
-            },
-        )?;
-        for (key, value) in &r.ecs {
-            let reserved = matches!(key.as_str(), "event" | "ecs" | "@timestamp" | "tributary");
-            // `related.*` repeats fields of the record: full records only.
-            if !reserved && (full || key != "related") {
-                map.serialize_entry(key, value)?;
-            }
+    let mut put = |at: usize, value: u32, digits: usize| {
+        let mut value = value;
+        for i in (0..digits).rev() {
+            buf[at + i] = b'0' + (value % 10) as u8;
+            value /= 10;
         }
-        let text = r.original.get();
-        let flat;
-        let original: &RawValue = if text.contains(['\n', '\r']) {
-            // A pretty-printed original would break the NDJSON line. JSON has line breaks only between tokens,
-            // never inside strings, so spaces in their place keep the event's text and meaning.
-            flat = RawValue::from_string(text.replace(['\n', '\r'], " "))
-                .expect("swapping whitespace between JSON tokens keeps the JSON valid");
-            &flat
-        } else {
-            &r.original
-        };
-        if full {
-            map.serialize_entry(r.vendor, original)?;
-        } else {
-            map.serialize_entry(
-                r.vendor,
-                &lean::LeanOriginal {
-                    record: r,
-                    original,
-                },
-            )?;
-        }
-        let operator = if full {
-            Some(&r.operator_provenance)
-        } else {
-            None
-        };
-        if !r.provenance.is_empty() || operator.is_some_and(|o| !o.is_empty()) {
-            map.serialize_entry(
-                "tributary",
-                &Provenance {
-                    fields: &r.provenance,
-                    operator,
-                },
-            )?;
-        }
-        map.end()
+    };
+    put(0, year, 4);
+    put(5, at.month(), 2);
+    put(8, at.day(), 2);
+    put(11, at.hour(), 2);
+    put(14, at.minute(), 2);
+    put(17, at.second(), 2);
+    put(20, nanos / 1_000_000, 3);
+    for (at, byte) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ] {
+        buf[at] = byte;
     }
-}
-
-struct EcsVersion;
-
-impl Serialize for EcsVersion {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry("version", ECS_VERSION)?;
-        map.end()
-    }
-}
-
-struct EventObject<'a> {
-    record: &'a Record,
-    ingested: &'a str,
-}
-
-impl Serialize for EventObject<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let r = self.record;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("id", &r.id)?;
-        map.serialize_entry("kind", r.kind)?;
-        map.serialize_entry("module", r.vendor)?;
-        map.serialize_entry("dataset", &format_args!("{}.{}", r.vendor, r.event_type))?;
-        if let Some(action) = &r.action {
-            map.serialize_entry("action", action)?;
-        }
-        if !r.category.is_empty() {
-            map.serialize_entry("category", &r.category)?;
-        }
-        if !r.types.is_empty() {
-            map.serialize_entry("type", &r.types)?;
-        }
-        map.serialize_entry("outcome", &r.outcome)?;
-        if let Some(created) = &r.created {
-            map.serialize_entry("created", created)?;
-        }
-        for (key, value) in &r.event_extra {
-            map.serialize_entry(key, value)?;
-        }
-        map.serialize_entry("ingested", self.ingested)?;
-        map.end()
-    }
-}
-
-struct Provenance<'a> {
-    fields: &'a Map<String, Value>,
-    operator: Option<&'a Map<String, Value>>,
-}
-
-impl Serialize for Provenance<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        for (key, value) in self.operator.into_iter().flatten().chain(self.fields) {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
+    std::str::from_utf8(buf).ok()
 }
 
 /// Something that could not be parsed or mapped. It is never dropped: it lands under `event_type=_unparsed`,
@@ -498,6 +408,29 @@ mod tests {
     }
 
     #[test]
+    fn a_key_the_vendor_gave_twice_is_not_moved_and_reads_back_as_it_would_from_the_original() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let text = r#"{"activity":"login","timestamp":"2026-11-23T10:00:00.000Z","ip":"1.1.1.1","ip":"2.2.2.2","app_id":"a1"}"#;
+        // A mapping reads the last copy, as any JSON reader does.
+        let record = Record::new("transmit", "cis", at, "id1", raw(text))
+            .with_action("login")
+            .with_path("source.ip", Some("2.2.2.2".into()))
+            .with_path("service.id", Some("a1".into()));
+        let mut out = Vec::new();
+        record.to_line(&mut out, &LineStamp::now(Shape::Lean));
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            line.contains(r#""transmit":{"ip":"1.1.1.1","ip":"2.2.2.2"}"#),
+            "{line}"
+        );
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            lean::original_of(&v).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+    }
+
+    #[test]
     fn a_field_absent_from_the_original_is_not_invented() {
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
         // A timestamp in another form than @timestamp stays; no app_id means no service.id and nothing added back.
@@ -512,6 +445,28 @@ mod tests {
             lean::original_of(&v).unwrap(),
             serde_json::from_str::<Value>(text).unwrap()
         );
+    }
+
+    #[test]
+    fn the_fixed_timestamp_form_is_the_formatted_one() {
+        let times = [
+            "2026-11-23T10:00:00Z",
+            "2026-01-05T03:04:05.000999999Z",
+            "0001-02-03T04:05:06.789Z",
+            "9999-12-31T23:59:59.999Z",
+            "1970-01-01T00:00:00.5Z",
+        ];
+        for text in times {
+            let at: DateTime<Utc> = text.parse().unwrap();
+            let mut buf = [0; 24];
+            assert_eq!(
+                rfc3339_into(at, &mut buf),
+                Some(rfc3339(at).as_str()),
+                "{text}"
+            );
+        }
+        let far = Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(rfc3339_into(far, &mut [0; 24]), None);
     }
 
     #[test]

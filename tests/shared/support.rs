@@ -21,7 +21,7 @@ pub fn record_at(event_type: &str, at: DateTime<Utc>, id: &str) -> Record {
     let raw = serde_json::json!({"id": id, "type": event_type}).to_string();
     Record::new(
         "transmit",
-        event_type,
+        event_type.to_owned(),
         at,
         id,
         RawValue::from_string(raw).unwrap(),

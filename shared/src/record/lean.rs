@@ -5,11 +5,11 @@
 //! filled from that vendor field alone are listed. So "listed field absent under the vendor key, ECS field
 //! present" can only mean "moved", and the original is rebuilt without knowing which shape a line has.
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{rfc3339, Record};
+use super::Record;
+use crate::members::{is_json_text_of, Members};
 
 /// Vendor field → the ECS field that carries it in lean records, per vendor. The README's record-shape table
 /// is this list in words.
@@ -50,78 +50,55 @@ pub fn moves(vendor: &str) -> &'static [(&'static str, &'static str)] {
         .map_or(&[], |(_, moves)| moves)
 }
 
-/// The JSON text the record writes at the ECS field `path`, if it writes one.
-fn ecs_text(record: &Record, path: &str) -> Option<String> {
-    let text = |s: &str| serde_json::to_string(s).ok();
+/// True when the record writes exactly the JSON text `raw` at the ECS field `path`. `timestamp` is the
+/// record's `@timestamp` as written.
+fn carries(record: &Record, path: &str, raw: &str, timestamp: &str) -> bool {
+    let is = |text: Option<&str>| text.is_some_and(|text| is_json_text_of(raw, text));
     match path {
-        "@timestamp" => text(&rfc3339(record.timestamp)),
-        "event.id" => text(&record.id),
-        "event.action" => record.action.as_deref().and_then(text),
-        "event.created" => record.created.as_deref().and_then(text),
-        _ => {
-            let mut parts = path.split('.');
-            let mut value = record.ecs.get(parts.next()?)?;
-            for part in parts {
-                value = value.get(part)?;
-            }
-            serde_json::to_string(value).ok()
-        }
+        "@timestamp" => is(Some(timestamp)),
+        "event.id" => is(Some(&record.id)),
+        "event.action" => is(record.action.as_deref()),
+        "event.created" => is(record.created.as_deref()),
+        _ => match record.ecs.get(path) {
+            Some(Value::String(text)) => is_json_text_of(raw, text),
+            _ => record.ecs.json_text_at(path).as_deref() == Some(raw),
+        },
     }
 }
 
-/// The original's members in order, borrowed from its text; `None` when it is not an object.
-fn members(original: &RawValue) -> Option<Vec<(String, &RawValue)>> {
-    struct Members<'a>(Vec<(String, &'a RawValue)>);
-    impl<'de> serde::Deserialize<'de> for Members<'de> {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Visit;
-            impl<'de> serde::de::Visitor<'de> for Visit {
-                type Value = Members<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("a JSON object")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<Members<'de>, A::Error> {
-                    let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                    while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
-                        out.push((key, value));
-                    }
-                    Ok(Members(out))
-                }
-            }
-            d.deserialize_map(Visit)
+/// Writes the vendor key of a lean record: `original` without the members that moved (`original` as it stands
+/// when it is not an object).
+pub(super) fn write_vendor_object(
+    record: &Record,
+    original: &RawValue,
+    timestamp: &str,
+    out: &mut Vec<u8>,
+) {
+    let moves = moves(record.vendor);
+    let Ok(members) = Members::parse(original.get()) else {
+        out.extend_from_slice(original.get().as_bytes());
+        return;
+    };
+    out.push(b'{');
+    let mut first = true;
+    for (key, value) in members.iter() {
+        // A key the vendor gave twice stays, both times: readers take its last value, and moving one copy
+        // would leave the other to stand for it.
+        let moved = moves.iter().any(|(field, path)| {
+            *field == key.as_str() && carries(record, path, value.get(), timestamp)
+        }) && members.iter().filter(|(k, _)| k == key).count() == 1;
+        if moved {
+            continue;
         }
-    }
-    serde_json::from_str::<Members>(original.get())
-        .ok()
-        .map(|m| m.0)
-}
-
-/// The vendor key of a lean record: `original` without the members that moved.
-pub(super) struct LeanOriginal<'a> {
-    pub record: &'a Record,
-    pub original: &'a RawValue,
-}
-
-impl Serialize for LeanOriginal<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let moves = moves(self.record.vendor);
-        let Some(members) = members(self.original) else {
-            return self.original.serialize(serializer);
-        };
-        let mut map = serializer.serialize_map(None)?;
-        for (key, value) in &members {
-            let moved = moves.iter().any(|(field, path)| {
-                field == key && ecs_text(self.record, path).as_deref() == Some(value.get())
-            });
-            if !moved {
-                map.serialize_entry(key, value)?;
-            }
+        if !first {
+            out.push(b',');
         }
-        map.end()
+        first = false;
+        key.write_json(out);
+        out.push(b':');
+        out.extend_from_slice(value.get().as_bytes());
     }
+    out.push(b'}');
 }
 
 /// The vendor's event from a landed record line of either shape: the vendor key, with the moved fields taken

@@ -1,0 +1,204 @@
+//! A JSON object read as its members, borrowed from its text: each key, and each value as the raw JSON it was.
+//!
+//! Mapping an event needs a dozen of its fields, its digest and (for lean records) its members in order; none of
+//! that needs a `serde_json::Value` tree, whose nodes cost an allocation each to build and again to free. A
+//! member's value is parsed only when a mapping asks for it, and a string without escapes is read in place.
+
+use std::borrow::Cow;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// A member's key. `Plain` when the key had no escape sequences, so its text between the quotes *is* the key and
+/// can be written back as it stands; `Decoded` when it had some.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key<'a> {
+    Plain(&'a str),
+    Decoded(String),
+}
+
+impl Key<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Key::Plain(key) => key,
+            Key::Decoded(key) => key,
+        }
+    }
+
+    /// Writes the key as a JSON string, as `serde_json` would.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Key::Plain(key) => {
+                out.push(b'"');
+                out.extend_from_slice(key.as_bytes());
+                out.push(b'"');
+            }
+            Key::Decoded(key) => write_json_str(key, out),
+        }
+    }
+}
+
+/// A JSON object's members, in the order of its text.
+#[derive(Debug)]
+pub struct Members<'a> {
+    text: &'a str,
+    entries: Vec<(Key<'a>, &'a RawValue)>,
+}
+
+impl<'a> Members<'a> {
+    /// The members of `text`, or an error when it is not one JSON object.
+    pub fn parse(text: &'a str) -> Result<Members<'a>, serde_json::Error> {
+        let Entries(entries) = serde_json::from_str(text)?;
+        Ok(Members { text, entries })
+    }
+
+    /// The object's whole text.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(Key<'a>, &'a RawValue)> {
+        self.entries.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The raw value of `key`. Of a key given twice the last one counts, as in a parsed `serde_json::Value`.
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, value)| *value)
+    }
+
+    /// The value of `key` when it is a JSON string, borrowed when it has no escapes.
+    pub fn str(&self, key: &str) -> Option<Cow<'a, str>> {
+        self.get(key).and_then(json_str)
+    }
+}
+
+/// The string a raw JSON value holds, or `None` when it is not a string.
+pub fn json_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
+}
+
+/// True when the raw JSON value `raw` is exactly the text `serde_json` writes for the string `s`. Checked without
+/// writing `s` when `raw` has no escapes: a valid JSON string without a backslash holds no quote and no control
+/// character, so it is equal to the escaped form of `s` exactly when its contents are `s`.
+pub fn is_json_text_of(raw: &str, s: &str) -> bool {
+    if raw.contains('\\') {
+        let mut written = Vec::with_capacity(raw.len());
+        write_json_str(s, &mut written);
+        written == raw.as_bytes()
+    } else {
+        raw.len() == s.len() + 2
+            && raw.starts_with('"')
+            && raw.ends_with('"')
+            && &raw[1..raw.len() - 1] == s
+    }
+}
+
+/// `s` as a JSON string, escaped as `serde_json` escapes it.
+pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+struct Entries<'a>(Vec<(Key<'a>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(entry) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Plain(key))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Decoded(key.to_owned()))
+            }
+            fn visit_string<E>(self, key: String) -> Result<Key<'de>, E> {
+                Ok(Key::Decoded(key))
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_keep_their_order_and_raw_values() {
+        let m = Members::parse(r#" {"b": [1, 2], "a\u0041": "x\"y", "c": {"d": null}} "#).unwrap();
+        let keys: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["b", "aA", "c"]);
+        assert!(matches!(m.iter().nth(1).unwrap().0, Key::Decoded(_)));
+        assert_eq!(m.get("b").unwrap().get(), "[1, 2]");
+        assert_eq!(m.str("aA").unwrap(), "x\"y");
+        assert_eq!(m.str("b"), None);
+        assert_eq!(m.get("c").unwrap().get(), r#"{"d": null}"#);
+    }
+
+    #[test]
+    fn of_a_key_given_twice_the_last_counts() {
+        let m = Members::parse(r#"{"a":"1","a":"2"}"#).unwrap();
+        assert_eq!(m.str("a").unwrap(), "2");
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn what_is_not_an_object_is_refused() {
+        for text in ["[1]", "\"s\"", "{", "{\"a\":1} x", ""] {
+            assert!(Members::parse(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_raw_string_is_the_json_text_of_its_contents_only() {
+        assert!(is_json_text_of(r#""abc""#, "abc"));
+        assert!(!is_json_text_of(r#""abc""#, "abd"));
+        assert!(!is_json_text_of(r#""abc ""#, "abc"));
+        assert!(!is_json_text_of("abc", "abc"));
+        assert!(is_json_text_of(r#""a\"b""#, "a\"b"));
+        // Escaped where serde_json would not escape: the same string, but not the same text.
+        assert!(!is_json_text_of(r#""\u0061""#, "a"));
+        assert!(is_json_text_of(r#""é""#, "é"));
+    }
+}

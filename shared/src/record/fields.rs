@@ -1,0 +1,230 @@
+//! A record's top-level ECS fields (`user.id`, `source.ip`, ...), kept as a flat list of dotted paths until the
+//! line is written. A record has a handful of them; a map of maps would cost a node per object to build and to
+//! free, for every event, only to be walked once in key order.
+
+use serde_json::{Map, Value};
+
+use crate::members::write_json_str;
+
+/// Dotted path → value. Behaves like nested JSON objects: setting a path replaces what was at it (and under it),
+/// sets inside an object value on its way, and replaces a non-object on its way.
+#[derive(Debug, Clone, Default)]
+pub struct EcsFields(Vec<(&'static str, Value)>);
+
+impl EcsFields {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn set(&mut self, path: &'static str, value: Value) {
+        if let Some(at) = self.0.iter().position(|(p, _)| *p == path) {
+            self.0[at].1 = value;
+            return;
+        }
+        if let Some(at) = self.0.iter().position(|(p, _)| is_under(path, p)) {
+            let (ancestor, held) = &mut self.0[at];
+            if let Value::Object(object) = held {
+                insert_path(object, &path[ancestor.len() + 1..], value);
+                return;
+            }
+            self.0.remove(at);
+        }
+        self.0.retain(|(p, _)| !is_under(p, path));
+        self.0.push((path, value));
+    }
+
+    /// The value at `path`, when one entry holds it (the entry itself or an object above it).
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        self.0.iter().find_map(|(p, value)| {
+            if *p == path {
+                Some(value)
+            } else if is_under(path, p) {
+                path[p.len() + 1..]
+                    .split('.')
+                    .try_fold(value, |value, part| value.get(part))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The JSON text `write_members` writes at `path`, if it writes anything there.
+    pub fn json_text_at(&self, path: &str) -> Option<String> {
+        if let Some(value) = self.get(path) {
+            return serde_json::to_string(value).ok();
+        }
+        // Only deeper paths are set: the object they make.
+        let mut object = Map::new();
+        for (p, value) in &self.0 {
+            if is_under(p, path) {
+                insert_path(&mut object, &p[path.len() + 1..], value.clone());
+            }
+        }
+        (!object.is_empty()).then(|| Value::Object(object).to_string())
+    }
+
+    /// Writes the fields as members of the enclosing object (`"k":v,` each, nested objects in key order, as a
+    /// map of maps would), leaving out the top-level names `skip` refuses.
+    pub fn write_members(&self, out: &mut Vec<u8>, skip: impl Fn(&str) -> bool) {
+        let mut sorted: Vec<(&str, &Value)> = self
+            .0
+            .iter()
+            .filter(|(p, _)| !skip(p.split('.').next().unwrap_or(p)))
+            .map(|(p, v)| (*p, v))
+            .collect();
+        sorted.sort_unstable_by(|a, b| a.0.split('.').cmp(b.0.split('.')));
+        let mut open: Vec<&str> = Vec::new();
+        for (path, value) in sorted {
+            let (parents, leaf) = match path.rsplit_once('.') {
+                Some((parents, leaf)) => (Some(parents), leaf),
+                None => (None, path),
+            };
+            let mut parents = parents.into_iter().flat_map(|p| p.split('.')).peekable();
+            let mut shared = 0;
+            while shared < open.len() && parents.peek() == Some(&open[shared]) {
+                parents.next();
+                shared += 1;
+            }
+            for _ in shared..open.len() {
+                close(out);
+            }
+            open.truncate(shared);
+            for part in parents {
+                write_json_str(part, out);
+                out.extend_from_slice(b":{");
+                open.push(part);
+            }
+            write_json_str(leaf, out);
+            out.push(b':');
+            serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
+            out.push(b',');
+        }
+        for _ in 0..open.len() {
+            close(out);
+        }
+    }
+}
+
+/// Ends an object whose last member left a trailing comma.
+fn close(out: &mut Vec<u8>) {
+    if out.last() == Some(&b',') {
+        out.pop();
+    }
+    out.extend_from_slice(b"},");
+}
+
+/// True when `path` lies strictly under `ancestor` (`user.id` under `user`).
+fn is_under(path: &str, ancestor: &str) -> bool {
+    path.len() > ancestor.len()
+        && path.starts_with(ancestor)
+        && path.as_bytes()[ancestor.len()] == b'.'
+}
+
+pub(super) fn insert_path(map: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            map.insert(path.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let child = map
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            if let Value::Object(child) = child {
+                insert_path(child, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// What the fields write, as the object they would be alone.
+    fn written(fields: &EcsFields) -> Value {
+        let mut out = vec![b'{'];
+        fields.write_members(&mut out, |_| false);
+        if out.last() == Some(&b',') {
+            out.pop();
+        }
+        out.push(b'}');
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    /// The same sets applied to a map of maps, the behaviour this list keeps.
+    fn nested(sets: &[(&'static str, Value)]) -> Value {
+        let mut map = Map::new();
+        for (path, value) in sets {
+            insert_path(&mut map, path, value.clone());
+        }
+        Value::Object(map)
+    }
+
+    #[test]
+    fn paths_write_as_the_nested_objects_a_map_of_maps_would_hold() {
+        let cases: Vec<Vec<(&'static str, Value)>> = vec![
+            vec![
+                ("user.id", json!("u")),
+                ("source.ip", json!("1.1.1.1")),
+                ("user.target.id", json!("t")),
+                ("user.email", json!("e")),
+                ("a", json!(1)),
+            ],
+            // A whole object, then a path into it: merged.
+            vec![("url", json!({"full": "x"})), ("url.path", json!("/p"))],
+            // A path, then its parent replaced; a scalar on the way replaced by an object.
+            vec![
+                ("host.os.name", json!("n")),
+                ("host", json!({"id": "h"})),
+                ("device", json!("d")),
+                ("device.id", json!("i")),
+            ],
+            // The same path twice: the last value.
+            vec![("user.id", json!("1")), ("user.id", json!("2"))],
+            // Keys that sort differently as paths and as text (`a.b` against `a-b`).
+            vec![("a-b", json!(1)), ("a.b", json!(2)), ("a.a", json!(3))],
+        ];
+        for sets in cases {
+            let mut fields = EcsFields::default();
+            for (path, value) in &sets {
+                fields.set(path, value.clone());
+            }
+            let expected = nested(&sets);
+            assert_eq!(written(&fields), expected, "{sets:?}");
+            // Written in key order at every level, as the map's own serialization.
+            let mut out = vec![b'{'];
+            fields.write_members(&mut out, |_| false);
+            out.pop();
+            out.push(b'}');
+            assert_eq!(String::from_utf8(out).unwrap(), expected.to_string());
+        }
+    }
+
+    #[test]
+    fn a_path_is_read_back_through_objects_and_from_deeper_paths() {
+        let mut fields = EcsFields::default();
+        fields.set("url", json!({"full": "x"}));
+        fields.set("user.id", json!("u"));
+        assert_eq!(fields.get("url.full"), Some(&json!("x")));
+        assert_eq!(fields.get("user.id"), Some(&json!("u")));
+        assert_eq!(fields.get("user"), None);
+        assert_eq!(fields.json_text_at("user").unwrap(), r#"{"id":"u"}"#);
+        assert_eq!(fields.json_text_at("nothing"), None);
+    }
+
+    #[test]
+    fn skipped_names_are_left_out() {
+        let mut fields = EcsFields::default();
+        fields.set("related.ip", json!(["1"]));
+        fields.set("user.id", json!("u"));
+        let mut out = vec![b'{'];
+        fields.write_members(&mut out, |name| name == "related");
+        out.pop();
+        out.push(b'}');
+        assert_eq!(String::from_utf8(out).unwrap(), r#"{"user":{"id":"u"}}"#);
+    }
+}
