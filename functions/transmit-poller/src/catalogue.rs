@@ -55,8 +55,12 @@ pub fn normalize(activity: &str) -> String {
 
 /// The classification of `activity` for an event of type `t`.
 pub fn classify(t: EventType, activity: &str) -> Classification {
-    let key = normalize(activity);
-    known(&key).unwrap_or_else(|| guess(t, &key))
+    classify_key(t, &normalize(activity))
+}
+
+/// The classification of an activity already [`normalize`]d to `key`.
+pub fn classify_key(t: EventType, key: &str) -> Classification {
+    known(key).unwrap_or_else(|| guess(t, key))
 }
 
 fn known(key: &str) -> Option<Classification> {

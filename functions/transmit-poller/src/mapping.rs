@@ -27,16 +27,18 @@
 //! an event we can file: it lands under `_unparsed` with the error. So does a whole answer that
 //! is not a JSON array.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tributary_shared::event_id;
+use tributary_shared::members::{json_str, Members};
 use tributary_shared::record::{Record, Unparsed};
 use tributary_shared::time;
 
-use crate::catalogue::{classify, recommendation_type};
+use crate::catalogue::{classify_key, normalize, recommendation_type};
 use crate::event_type::EventType;
 
 pub const VENDOR: &str = "transmit";
@@ -131,48 +133,52 @@ fn unparsed(raw: String, error: String, origin: &Origin<'_>) -> Unparsed {
         .with_context("batch", origin.batch)
 }
 
-/// Maps one element of the array, or says why it cannot be mapped.
+/// Maps one element of the array, or says why it cannot be mapped. The element is read as its members, borrowed
+/// from the answer's text: only the fields the mapping uses are decoded.
 pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> {
-    let value: Value = serde_json::from_str(raw.get()).map_err(|e| format!("not JSON: {e}"))?;
-    let Some(event) = value.as_object() else {
-        return Err(format!(
-            "the element is not an event object but a {}",
-            json_kind(&value)
-        ));
+    let Ok(event) = Members::parse(raw.get()) else {
+        return Err(not_an_event(raw));
     };
     let activity = match event.get("activity") {
-        Some(Value::String(a)) if !a.trim().is_empty() => a.as_str(),
-        Some(other) => return Err(format!("the event's activity is not a name: {other}")),
+        Some(value) => match json_str(value) {
+            Some(a) if !a.trim().is_empty() => a,
+            _ => {
+                let value: Value = serde_json::from_str(value.get()).unwrap_or_default();
+                return Err(format!("the event's activity is not a name: {value}"));
+            }
+        },
         None => return Err("the event has no activity".to_owned()),
     };
     let timestamp = match event.get("timestamp") {
         Some(ts) => parse_time(ts).map_err(|e| format!("the event's timestamp: {e}"))?,
         None => return Err("the event has no timestamp".to_owned()),
     };
-    let class = classify(origin.event_type, activity);
+    let key = normalize(&activity);
+    let class = classify_key(origin.event_type, &key);
     let mut types = class.types;
-    let params = event
-        .get("additional_params")
-        .or_else(|| event.get("additionalParams"));
-    let text = |name: &str| -> Option<&str> {
-        event
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+    let text = |name: &str| -> Option<Cow<'_, str>> {
+        match event.str(name)? {
+            Cow::Borrowed(s) => Some(Cow::Borrowed(s.trim())),
+            Cow::Owned(s) => Some(Cow::Owned(s.trim().to_owned())),
+        }
+        .filter(|s| !s.is_empty())
     };
     let mut record = Record::new(
         VENDOR,
         origin.event_type.as_str(),
         timestamp,
-        event_id::from_canonical_json(&value),
+        event_id::from_members(&event),
         raw.to_owned(),
     )
-    .with_action(activity)
+    .with_action(activity.as_ref())
     .with_category(class.category)
     .with_outcome(class.outcome);
 
-    if origin.event_type == EventType::Risk || normalize_is(activity, "riskrecommendation") {
+    if origin.event_type == EventType::Risk || key == "riskrecommendation" {
+        let params = event
+            .get("additional_params")
+            .or_else(|| event.get("additionalParams"))
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
         if let Some(params) = params {
             if let Some(verdict) = params.get("recommendation").and_then(Value::as_str) {
                 types = match recommendation_type(verdict) {
@@ -200,35 +206,41 @@ pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> 
     let target_is_user = text("target_resource_type")
         .is_some_and(|t| matches!(t.to_ascii_lowercase().as_str(), "user" | "admin"));
     let target_user = text("target_resource_id").filter(|_| target_is_user);
+    let value = |text: &Option<Cow<'_, str>>| text.as_deref().map(Value::from);
     record = record
-        .with_path("user.id", user_id.map(Value::from))
-        .with_path("user.target.id", target_user.map(Value::from));
+        .with_path("user.id", value(&user_id))
+        .with_path("user.target.id", value(&target_user));
     if let Some(original) = original {
         let field = if original.contains('@') {
             "user.email"
         } else {
             "user.name"
         };
-        record = record.with_path(field, Some(original.into()));
+        record = record.with_path(field, Some(original.as_ref().into()));
     }
 
     let mut related_ip = None;
     if let Some(ip) = text("ip") {
         match ip.parse::<IpAddr>() {
             Ok(addr) => {
-                record = record.with_path("source.ip", Some(addr.to_string().into()));
-                related_ip = Some(addr.to_string());
+                let ip = addr.to_string();
+                record = record.with_path("source.ip", Some(ip.as_str().into()));
+                related_ip = Some(ip);
             }
-            Err(_) => record = record.with_path("source.address", Some(ip.into())),
+            Err(_) => record = record.with_path("source.address", Some(ip.as_ref().into())),
         }
     }
     record = record
-        .with_path("user_agent.original", text("user_agent").map(Value::from))
-        .with_path("service.id", text("app_id").map(Value::from))
-        .with_path("organization.id", text("tenant_id").map(Value::from))
-        .with_path("device.id", text("device_id").map(Value::from));
+        .with_path("user_agent.original", value(&text("user_agent")))
+        .with_path("service.id", value(&text("app_id")))
+        .with_path("organization.id", value(&text("tenant_id")))
+        .with_path("device.id", value(&text("device_id")));
 
-    let mut users: Vec<&str> = user_id.into_iter().chain(target_user).collect();
+    let mut users: Vec<&str> = user_id
+        .as_deref()
+        .into_iter()
+        .chain(target_user.as_deref())
+        .collect();
     users.dedup();
     if !users.is_empty() {
         record = record.with_path("related.user", Some(users.into()));
@@ -243,18 +255,27 @@ pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> 
         .with_operator_provenance("batch", origin.batch))
 }
 
-fn normalize_is(activity: &str, key: &str) -> bool {
-    crate::catalogue::normalize(activity) == key
+/// Why an element that is not an object is no event: parsed whole only on this path.
+fn not_an_event(raw: &RawValue) -> String {
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(value) => format!(
+            "the element is not an event object but a {}",
+            json_kind(&value)
+        ),
+        Err(e) => format!("not JSON: {e}"),
+    }
 }
 
 /// ISO-8601 with a zone (the documented form, `2022-12-01T01:20:23.000Z`), without one (taken
 /// as UTC), or an epoch number (seconds or milliseconds, told apart by magnitude), all read by
 /// the shared `time` module.
-fn parse_time(value: &Value) -> Result<DateTime<Utc>, String> {
-    match value {
-        Value::String(text) => time::parse(text).map_err(|e| e.to_string()),
-        Value::Number(n) => time::epoch_number(n).map_err(|e| e.to_string()),
-        other => Err(format!("{} is not a time", json_kind(other))),
+fn parse_time(raw: &RawValue) -> Result<DateTime<Utc>, String> {
+    if let Some(text) = json_str(raw) {
+        return time::parse(&text).map_err(|e| e.to_string());
+    }
+    match serde_json::from_str::<Value>(raw.get()).map_err(|e| e.to_string())? {
+        Value::Number(n) => time::epoch_number(&n).map_err(|e| e.to_string()),
+        other => Err(format!("{} is not a time", json_kind(&other))),
     }
 }
 
@@ -368,6 +389,22 @@ mod tests {
         assert_eq!(v["event"]["category"], json!(["intrusion_detection"]));
         assert_eq!(v["event"]["type"], json!(["denied"]));
         assert_eq!(v["event"]["risk_score"], 91.0);
+    }
+
+    #[test]
+    fn an_events_id_is_the_digest_of_its_canonical_json_and_stays_what_earlier_versions_landed() {
+        // Escapes, a float, a negative zero and a nested object: the members the id is not copied from as
+        // they stand. The pinned id is what earlier versions computed, so a re-collected event keeps its id.
+        let text = r#"{"activity":"user_login","timestamp":"2022-12-01T01:20:23.000Z","user_id":"u\u00e9",
+            "additional_params":{"b":1.50,"a":[2,1]},"n":-0,"big":12345678901234567890,"ok":true}"#;
+        let record = map_event(
+            &RawValue::from_string(text.into()).unwrap(),
+            &origin(EventType::Cis),
+        )
+        .unwrap();
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(record.id, event_id::from_canonical_json(&value));
+        assert_eq!(record.id, "a507d9a6076e16c3d5e4420b3ccef24a");
     }
 
     #[test]
