@@ -17,14 +17,14 @@ pub fn from_canonical_json(event: &Value) -> String {
 /// The same id as [`from_canonical_json`] of the parsed object, written from its members: a member whose raw text
 /// is already canonical (a string without escapes, `true`, `false`, `null`, a plain integer) is copied as it
 /// stands, and only the others are parsed. An object that gives a key twice is parsed whole, so the last value
-/// counts as it does in a `Value`.
-pub fn from_members(members: &Members<'_>) -> String {
+/// counts as it does in a `Value`. An error when a member cannot be parsed: reading raw members does not apply
+/// the parser's nesting limit, parsing them does.
+pub fn from_members(members: &Members<'_>) -> Result<String, serde_json::Error> {
     let mut order: Vec<_> = members.iter().collect();
     order.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
     if order.windows(2).any(|w| w[0].0.as_str() == w[1].0.as_str()) {
-        let value: Value =
-            serde_json::from_str(members.text()).expect("members were parsed from valid JSON");
-        return from_canonical_json(&value);
+        let value: Value = serde_json::from_str(members.text())?;
+        return Ok(from_canonical_json(&value));
     }
     let mut canonical = Vec::with_capacity(members.text().len());
     canonical.push(b'{');
@@ -38,12 +38,12 @@ pub fn from_members(members: &Members<'_>) -> String {
         if is_canonical_token(raw) {
             canonical.extend_from_slice(raw.as_bytes());
         } else {
-            let value: Value = serde_json::from_str(raw).expect("a member is valid JSON");
+            let value: Value = serde_json::from_str(raw)?;
             write_canonical(&value, &mut canonical);
         }
     }
     canonical.push(b'}');
-    digest_hex(&canonical)
+    Ok(digest_hex(&canonical))
 }
 
 /// True when `serde_json` would write the value of `raw` back as exactly `raw`.
@@ -131,10 +131,22 @@ mod tests {
             let value: Value = serde_json::from_str(text).unwrap();
             let members = Members::parse(text).unwrap();
             assert_eq!(
-                from_members(&members),
+                from_members(&members).unwrap(),
                 from_canonical_json(&value),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn a_member_nested_past_the_parsers_limit_is_an_error_not_a_panic() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        for text in [
+            format!(r#"{{"a":"x","deep":{deep}}}"#),
+            format!(r#"{{"a":"x","a":"y","deep":{deep}}}"#),
+        ] {
+            let members = Members::parse(&text).unwrap();
+            assert!(from_members(&members).is_err(), "{text}");
         }
     }
 

@@ -154,7 +154,8 @@ impl Record {
         self
     }
 
-    /// Sets a top-level ECS field (`user`, `source`, ...). Null values are skipped so records stay lean.
+    /// Sets a top-level ECS field (`user`, `source`, ...); a dotted name is a path, as in [`Record::with_path`].
+    /// Null values are skipped so records stay lean.
     pub fn with_field(mut self, name: &'static str, value: Value) -> Self {
         if !value.is_null() {
             self.ecs.set(name, value);
@@ -410,7 +411,8 @@ mod tests {
     #[test]
     fn a_key_the_vendor_gave_twice_is_not_moved_and_reads_back_as_it_would_from_the_original() {
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
-        let text = r#"{"activity":"login","timestamp":"2026-11-23T10:00:00.000Z","ip":"1.1.1.1","ip":"2.2.2.2","app_id":"a1"}"#;
+        // The same key twice, the second time spelled with an escape.
+        let text = r#"{"activity":"login","timestamp":"2026-11-23T10:00:00.000Z","ip":"1.1.1.1","\u0069p":"2.2.2.2","app_id":"a1"}"#;
         // A mapping reads the last copy, as any JSON reader does.
         let record = Record::new("transmit", "cis", at, "id1", raw(text))
             .with_action("login")

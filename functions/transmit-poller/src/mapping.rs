@@ -143,8 +143,10 @@ pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> 
         Some(value) => match json_str(value) {
             Some(a) if !a.trim().is_empty() => a,
             _ => {
-                let value: Value = serde_json::from_str(value.get()).unwrap_or_default();
-                return Err(format!("the event's activity is not a name: {value}"));
+                return Err(match serde_json::from_str::<Value>(value.get()) {
+                    Ok(value) => format!("the event's activity is not a name: {value}"),
+                    Err(e) => format!("not JSON: {e}"),
+                })
             }
         },
         None => return Err("the event has no activity".to_owned()),
@@ -167,7 +169,7 @@ pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> 
         VENDOR,
         origin.event_type.as_str(),
         timestamp,
-        event_id::from_members(&event),
+        event_id::from_members(&event).map_err(|e| format!("not JSON: {e}"))?,
         raw.to_owned(),
     )
     .with_action(activity.as_ref())
@@ -405,6 +407,23 @@ mod tests {
         let value: Value = serde_json::from_str(text).unwrap();
         assert_eq!(record.id, event_id::from_canonical_json(&value));
         assert_eq!(record.id, "a507d9a6076e16c3d5e4420b3ccef24a");
+    }
+
+    #[test]
+    fn an_event_nested_past_the_parsers_limit_is_refused_for_unparsed_not_a_panic() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let body = format!(
+            r#"[{{"activity":"login","timestamp":"2022-12-01T01:20:23.000Z","x":{deep}}},
+               {{"activity":"login","timestamp":"2022-12-01T01:20:24.000Z"}}]"#
+        );
+        let mapped = map_body(body.as_bytes(), &origin(EventType::Cis));
+        assert_eq!(mapped.records.len(), 1, "the good event maps");
+        assert_eq!(mapped.unparsed.len(), 1);
+        assert!(
+            mapped.unparsed[0].error.contains("recursion limit"),
+            "{}",
+            mapped.unparsed[0].error
+        );
     }
 
     #[test]

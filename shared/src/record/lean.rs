@@ -82,11 +82,15 @@ pub(super) fn write_vendor_object(
     out.push(b'{');
     let mut first = true;
     for (key, value) in members.iter() {
-        // A key the vendor gave twice stays, both times: readers take its last value, and moving one copy
-        // would leave the other to stand for it.
+        // A key the vendor gave twice (in any spelling: `ip` and `\u0069p` are one key) stays, both times:
+        // readers take its last value, and moving one copy would leave the other to stand for it.
         let moved = moves.iter().any(|(field, path)| {
             *field == key.as_str() && carries(record, path, value.get(), timestamp)
-        }) && members.iter().filter(|(k, _)| k == key).count() == 1;
+        }) && members
+            .iter()
+            .filter(|(k, _)| k.as_str() == key.as_str())
+            .count()
+            == 1;
         if moved {
             continue;
         }
