@@ -61,14 +61,6 @@ impl<'a> Members<'a> {
         self.entries.iter()
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The raw value of `key`. Of a key given twice the last one counts, as in a parsed `serde_json::Value`.
     pub fn get(&self, key: &str) -> Option<&'a RawValue> {
         self.entries
@@ -180,7 +172,7 @@ mod tests {
     fn of_a_key_given_twice_the_last_counts() {
         let m = Members::parse(r#"{"a":"1","a":"2"}"#).unwrap();
         assert_eq!(m.str("a").unwrap(), "2");
-        assert_eq!(m.len(), 2);
+        assert_eq!(m.iter().count(), 2);
     }
 
     #[test]

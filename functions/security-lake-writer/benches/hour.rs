@@ -60,14 +60,7 @@ async fn main() {
     while first < events {
         let last = (first + BATCH).min(events);
         body.clear();
-        body.push(b'[');
-        for i in first..last {
-            if i > first {
-                body.push(b',');
-            }
-            spec.write_event(i, false, &mut body);
-        }
-        body.push(b']');
+        spec.write_batch(first..last, false, &mut body);
         vendor_bytes += body.len();
         let origin = Origin {
             event_type: EventType::Cis,

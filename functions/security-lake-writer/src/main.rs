@@ -1,10 +1,6 @@
 //! The Lambda entry point; outside Lambda, one local invocation with the event read from the file named by the
 //! first argument (an SQS batch of landing notifications, or `{"rebuild": [...]}`), `-` for stdin.
 
-// The handler's future (SQS batch → hours → objects read in parallel → S3 calls) nests deeper than the default
-// limit lets the compiler lay out.
-#![recursion_limit = "256"]
-
 use std::process::ExitCode;
 
 use security_lake_writer::{config, Writer};
@@ -30,7 +26,9 @@ async fn main() -> ExitCode {
     let sdk = tributary_shared::aws::load().await;
     let writer = Writer::new(&sdk, config).await;
     let writer = &writer;
-    match runtime::run(move |event| writer.handle(event)).await {
+    // Boxed: the handler's future (SQS batch → hours → objects read in parallel → S3 calls) is deep enough to
+    // exceed the compiler's layout depth inline.
+    match runtime::run(move |event| Box::pin(writer.handle(event))).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => runtime::failed(USAGE.name, &error),
     }

@@ -155,14 +155,7 @@ async fn main() {
     while first < events {
         let last = (first + u64::from(BATCH)).min(events);
         body.clear();
-        body.push(b'[');
-        for i in first..last {
-            if i > first {
-                body.push(b',');
-            }
-            spec.write_event(i, false, &mut body);
-        }
-        body.push(b']');
+        spec.write_batch(first..last, false, &mut body);
         vendor_bytes += body.len();
         let mut vendor =
             flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(common.gzip_level));

@@ -12,10 +12,6 @@ use crate::members::write_json_str;
 pub struct EcsFields(Vec<(&'static str, Value)>);
 
 impl EcsFields {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn set(&mut self, path: &'static str, value: Value) {
         if let Some(at) = self.0.iter().position(|(p, _)| *p == path) {
             self.0[at].1 = value;
@@ -120,7 +116,7 @@ fn is_under(path: &str, ancestor: &str) -> bool {
         && path.as_bytes()[ancestor.len()] == b'.'
 }
 
-pub(super) fn insert_path(map: &mut Map<String, Value>, path: &str, value: Value) {
+fn insert_path(map: &mut Map<String, Value>, path: &str, value: Value) {
     match path.split_once('.') {
         None => {
             map.insert(path.to_owned(), value);
