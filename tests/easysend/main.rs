@@ -206,18 +206,20 @@ async fn lean_records_write_moved_fields_once_and_every_log_comes_back_whole() {
     let rebuilt: BTreeSet<String> = records
         .iter()
         .map(|r| {
-            for moved in ["message", "url", "organization", "service"] {
+            // Written once: under ECS, and not (or as an emptied object) under the vendor key.
+            let vendor = &r["easysend"];
+            for moved in ["message", "url", "organization", "service", "geo"] {
                 assert!(
-                    r["easysend"].get(moved).is_none(),
+                    vendor.get(moved).is_none_or(|v| v == &json!({})),
                     "{moved} written twice: {r}"
                 );
             }
+            assert!(vendor["event"].get("action").is_none(), "{r}");
+            assert!(vendor["client"].get("ip").is_none(), "{r}");
+            assert!(vendor["label"].as_object().unwrap().is_empty(), "{r}");
             let original = tributary_shared::record::lean::original_of(r).unwrap();
-            if original.get("geo").is_some() {
-                assert!(
-                    r["easysend"]["geo"].is_object(),
-                    "geo has no verbatim ECS copy"
-                );
+            if let Some(geo) = original.get("geo") {
+                assert_eq!(&r["client"]["geo"], geo, "geo is client.geo");
             }
             original.to_string()
         })
@@ -285,10 +287,7 @@ async fn late_logs_inside_the_lag_and_the_overlap_are_captured() {
     let records = s.stack.records().await;
     assert_no_duplicates(&records);
     for rid in ["late-in-overlap", "late-in-lag"] {
-        let landed = records
-            .iter()
-            .filter(|r| r["easysend"]["label"]["rid"] == rid)
-            .count();
+        let landed = records.iter().filter(|r| r["labels"]["rid"] == rid).count();
         assert_eq!(landed, 1, "{rid}");
     }
 }
@@ -762,7 +761,7 @@ async fn changing_the_window_size_mid_stream_never_lands_a_log_twice() {
         assert_eq!(assert_no_duplicates(&records), 301, "{window} s windows");
         let late = records
             .iter()
-            .filter(|r| r["easysend"]["label"]["rid"] == "late-after-resize")
+            .filter(|r| r["labels"]["rid"] == "late-after-resize")
             .count();
         assert_eq!(late, 1, "{window}");
     }
@@ -810,12 +809,8 @@ async fn the_sweep_recovers_logs_written_10_and_30_minutes_late_exactly_once() {
         })
         .collect();
     s.sim.insert_logs(&late).unwrap();
-    let landed = |records: &[Value], rid: &str| {
-        records
-            .iter()
-            .filter(|r| r["easysend"]["label"]["rid"] == rid)
-            .count()
-    };
+    let landed =
+        |records: &[Value], rid: &str| records.iter().filter(|r| r["labels"]["rid"] == rid).count();
 
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let before = s.sim.requests().len();

@@ -193,6 +193,10 @@ mod tests {
         "label":{"app_type":"player","is_co_browsing_on":false,"step_index":"2"}}"#;
 
     fn line(raw: &str) -> Value {
+        line_of(raw, tributary_shared::record::Shape::Full)
+    }
+
+    fn line_of(raw: &str, shape: tributary_shared::record::Shape) -> Value {
         let log = parse(raw.as_bytes()).unwrap();
         let record = to_record(
             raw.as_bytes(),
@@ -207,7 +211,7 @@ mod tests {
             &mut out,
             &LineStamp {
                 ingested: "2024-11-20T11:00:00.000Z".into(),
-                shape: tributary_shared::record::Shape::Full,
+                shape,
             },
         );
         serde_json::from_slice(&out).unwrap()
@@ -271,6 +275,112 @@ mod tests {
             Err(MapError::BadTimestamp(TimeError::OutOfRange { .. }))
         ));
         assert_eq!(parse(b"[1]").err(), Some(MapError::NotObject));
+        assert_eq!(parse(b" \"log\" ").err(), Some(MapError::NotObject));
         assert!(matches!(parse(b"{oops"), Err(MapError::Json(_))));
+        assert!(matches!(parse(b"{\"a\":1} x"), Err(MapError::Json(_))));
+        assert!(matches!(
+            parse(b"{\"@timestamp\":\"2024-11-20T10:37:42\",\"a\":\"\xff\"}"),
+            Err(MapError::Json(_))
+        ));
+        assert_eq!(
+            parse(b"{\"@timestamp\":1732099062}").err(),
+            Some(MapError::NoTimestamp)
+        );
+    }
+
+    #[test]
+    fn a_log_nested_past_the_parsers_limit_is_an_error_not_a_panic() {
+        let deep = format!(
+            r#"{{"@timestamp":"2024-11-20T10:37:42.943305","label":{}1{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(matches!(parse(deep.as_bytes()), Err(MapError::Json(_))));
+    }
+
+    #[test]
+    fn a_logs_id_is_the_digest_of_its_parsed_json_as_earlier_versions_computed_it() {
+        let log = parse(LOG.as_bytes()).unwrap();
+        let value: Value = serde_json::from_str(LOG).unwrap();
+        let id = to_record(
+            LOG.as_bytes(),
+            &log,
+            &Provenance {
+                stream: "s",
+                window: "w",
+            },
+        )
+        .id;
+        assert_eq!(id, event_id::from_canonical_json(&value));
+        assert_eq!(id, "9cf02793e39ee614dd747c003e53ee53");
+    }
+
+    #[test]
+    fn a_lean_log_writes_what_ecs_carries_once_and_the_log_comes_back() {
+        use tributary_shared::record::{lean::original_of, Shape};
+        let lean = line_of(LOG, Shape::Lean);
+        // ECS carries the action, the client, its geo, the user agent, the url, the message and the string
+        // labels; the vendor key keeps the rest (a label that is no string, the os ECS merges into the agent's).
+        assert_eq!(
+            lean["easysend"],
+            serde_json::json!({
+                "environment": "acme-easysend", "product_type": "Player", "customer_id": "4711",
+                "ecs": {"version": "8.11"}, "@timestamp": "2024-11-20T10:37:42.943305",
+                "user_agent": {"os": {}}, "os": {"family": "Windows", "full": "Windows 10"},
+                "client": {}, "event": {"timezone": "localhost"}, "url": {},
+                "label": {"is_co_browsing_on": false}
+            })
+        );
+        assert_eq!(lean["client"]["geo"]["country_name"], "Israel");
+        assert_eq!(lean["labels"]["is_co_browsing_on"], "false");
+        let original: Value = serde_json::from_str(LOG).unwrap();
+        assert_eq!(original_of(&lean), Some(original.clone()));
+        assert_eq!(original_of(&line(LOG)), Some(original));
+    }
+
+    #[test]
+    fn logs_whose_ecs_fields_have_two_sources_come_back_whole_from_lean_lines() {
+        use tributary_shared::record::{lean::original_of, Shape};
+        let head = r#""@timestamp":"2024-11-20T10:37:42.943305","product_type":"Player""#;
+        let cases = [
+            // The client's own geo and none beside it; the same geo in both; two different ones.
+            r#""client":{"ip":"203.0.113.9","geo":{"city_name":"Haifa"}}"#,
+            r#""client":{"geo":{"city_name":"Haifa"}},"geo":{"city_name":"Haifa"}"#,
+            r#""client":{"geo":{"city_name":"Haifa"}},"geo":{"city_name":"Eilat"}"#,
+            // A geo that is no object, a client that is none, no client at all.
+            r#""client":{"ip":"203.0.113.9","geo":{"city_name":"Haifa"}},"geo":"Israel""#,
+            r#""client":"203.0.113.9","geo":{"city_name":"Haifa"}"#,
+            r#""geo":{"city_name":"Haifa"}"#,
+            // The agent's os and the log's os: disjoint, overlapping with the same and with another value.
+            r#""user_agent":{"os":{"family":"iOS"},"name":"Safari"},"os":{"full":"iOS 18.1"}"#,
+            r#""user_agent":{"os":{"family":"iOS"}},"os":{"family":"iOS","full":"iOS 18.1"}"#,
+            r#""user_agent":{"os":{"family":"iOS"}},"os":{"family":"Windows"}"#,
+            r#""user_agent":{"os":"iOS"},"os":{"family":"iOS"}"#,
+            r#""os":{"family":"iOS"}"#,
+            r#""user_agent":"Mozilla/5.0","os":{"family":"iOS"}"#,
+            // Labels: null, an object, a dotted key, a key given twice, an escaped key.
+            r#""label":{"a":null,"b":{"c":1},"d.e":"f","g":"1","g":"2","\u0068":"i","j":"k"}"#,
+            // An action alone in `event`, one that is no string, `event` given twice.
+            r#""event":{"action":"OPENED"}"#,
+            r#""event":{"action":7}"#,
+            r#""event":{"action":"OPENED"},"event":{"action":"COMPLETED","timezone":"x"}"#,
+            // A key with a dot in its name is no path.
+            r#""event.action":"OPENED","label.app_type":"player""#,
+            // Keys spelled with escapes, and spaced values that ECS holds in its own spelling.
+            r#""\u0067eo":{"city_name":"Haifa"},"\u0063lient":{"ip":"203.0.113.9"}"#,
+            r#""client": { "ip" : "203.0.113.9" },"url":{ "full":"https://x.example/" }"#,
+            r#""url":"https://x.example/","organization":{"name":"Acme","id":{"n":1}},"service":7"#,
+        ];
+        for case in cases {
+            let text = format!("{{{head},{case}}}");
+            let original: Value = serde_json::from_str(&text).unwrap();
+            let lean = line_of(&text, Shape::Lean);
+            assert_eq!(original_of(&lean), Some(original.clone()), "{text}\n{lean}");
+            assert_eq!(
+                original_of(&line_of(&text, Shape::Full)),
+                Some(original),
+                "{text}"
+            );
+        }
     }
 }

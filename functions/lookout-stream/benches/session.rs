@@ -5,7 +5,8 @@
 //! The simulator runs in a process of its own (this binary, re-executed with `--simulator`), so
 //! the figures are the collector's alone. Needs the local stack: `scripts/local-stack.sh start`.
 //!
-//! `cargo bench -p lookout-stream --bench session [-- --events N]` (500,000 by default).
+//! `cargo bench -p lookout-stream --bench session [-- --events N]` (500,000 by default);
+//! `TRIBUTARY_LOOKOUT_FLUSH_EVENTS` sets the flush size as it does for the function.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -75,6 +76,13 @@ async fn bench(events: u64) {
     // Production defaults, except that the session ends once the stream is drained instead
     // of listening until a 15-minute deadline.
     config.idle_stop = Some(Duration::from_millis(500));
+    // The flush size bounds the records held between landings, so memory is measured at other sizes with it.
+    if let Some(events) = std::env::var("TRIBUTARY_LOOKOUT_FLUSH_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        config.flush_events = events;
+    }
     let collector = Collector::new(stack.services(), config.clone());
     let rss_before = peak_rss_kib();
 

@@ -731,4 +731,45 @@ mod tests {
             PayloadError::NotJson(_)
         ));
     }
+
+    fn lean_line(text: &str) -> Value {
+        use tributary_shared::record::{LineStamp, Shape};
+        let raw = RawValue::from_string(text.to_owned()).unwrap();
+        let provenance = Provenance {
+            stream: "events",
+            cursor: None,
+        };
+        let record = map_event(&raw, provenance).unwrap();
+        let mut out = Vec::new();
+        record.to_line(&mut out, &LineStamp::now(Shape::Lean));
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn lean_lines_write_the_enterprise_and_the_admin_once_and_the_event_comes_back() {
+        use tributary_shared::record::lean::original_of;
+        for text in [THREAT, AUDIT, DEVICE, SMISHING] {
+            let lean = lean_line(text);
+            assert!(lean["lookout"].get("enterprise_guid").is_none(), "{lean}");
+            assert_eq!(
+                original_of(&lean),
+                Some(serde_json::from_str(text).unwrap()),
+                "{text}"
+            );
+        }
+        // The admin who acted is user.id, written once; an actor that is no admin keeps its guid.
+        let lean = lean_line(AUDIT);
+        assert_eq!(lean["user"]["id"], "a1");
+        assert_eq!(lean["lookout"]["actor"], json!({"type": "ADMIN"}));
+        let device_actor = AUDIT.replace(r#""type":"ADMIN""#, r#""type":"DEVICE""#);
+        let lean = lean_line(&device_actor);
+        assert_eq!(
+            lean["lookout"]["actor"],
+            json!({"guid": "a1", "type": "DEVICE"})
+        );
+        assert_eq!(
+            original_of(&lean),
+            Some(serde_json::from_str(&device_actor).unwrap())
+        );
+    }
 }

@@ -534,4 +534,68 @@ mod tests {
         assert!(map_body(b" \n", &origin(EventType::Cis)).is_drained());
         assert!(!map_body(b"[1]", &origin(EventType::Cis)).is_drained());
     }
+
+    #[test]
+    fn the_user_id_is_written_once_in_lean_lines_whichever_field_filled_it() {
+        use tributary_shared::record::{lean::original_of, Shape};
+        let ts = r#""activity":"adminUpdateUser","timestamp":"2022-12-01T01:20:23.000Z""#;
+        let cases = [
+            // user_id alone moves to user.id.
+            (r#""user_id":"U1""#, json!({})),
+            // Beside an admin actor: user_id fills user.id and moves; the actor stays.
+            (
+                r#""user_id":"U1","actor_id":"A1""#,
+                json!({"actor_id": "A1"}),
+            ),
+            // The same value in both: user.id could have come from either, so user_id stays.
+            (
+                r#""user_id":"U1","actor_id":"U1""#,
+                json!({"user_id": "U1", "actor_id": "U1"}),
+            ),
+            (
+                r#""user_id":"U1","\u0061ctor_id":"\u0055\u0031""#,
+                json!({"user_id": "U1", "actor_id": "U1"}),
+            ),
+            // No user_id: user.id is the actor's, and nothing is invented.
+            (
+                r#""actor_id":"A1","actor_type":"admin""#,
+                json!({"actor_id": "A1", "actor_type": "admin"}),
+            ),
+            // A padded actor is trimmed into user.id: still "the same", so nothing is invented from it.
+            (
+                r#""user_id":"U1","actor_id":" U1 ""#,
+                json!({"user_id": "U1", "actor_id": " U1 "}),
+            ),
+            (r#""actor_id":" A1 ""#, json!({"actor_id": " A1 "})),
+            // The user's address or name and the target move too, with the same care for the admin's.
+            (
+                r#""original_user_id":"a@b.example","target_resource_id":"T1","target_resource_type":"user""#,
+                json!({"target_resource_type": "user"}),
+            ),
+            (
+                r#""actor_id":"A1","original_actor_id":"admin""#,
+                json!({"actor_id": "A1", "original_actor_id": "admin"}),
+            ),
+            (
+                r#""user_id":"U1","original_user_id":"jo","original_actor_id":"jo""#,
+                json!({"original_user_id": "jo", "original_actor_id": "jo"}),
+            ),
+            // A user_id that is no string is kept as sent.
+            (
+                r#""user_id":42,"actor_id":"A1""#,
+                json!({"user_id": 42, "actor_id": "A1"}),
+            ),
+        ];
+        for (members, kept) in cases {
+            let text = format!("{{{ts},{members}}}");
+            let original: Value = serde_json::from_str(&text).unwrap();
+            let record = map_value(&original, &origin(EventType::Admin)).unwrap();
+            let mut out = Vec::new();
+            record.to_line(&mut out, &LineStamp::now(Shape::Lean));
+            let lean: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(lean["transmit"], kept, "{text}");
+            assert_eq!(original_of(&lean), Some(original.clone()), "{text}");
+            assert_eq!(original_of(&line(&record)), Some(original), "{text}");
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! The lean record shape: the vendor fields that ECS fields carry verbatim are written once, under ECS, and the
 //! vendor key keeps the rest. [`original_of`] puts the original back together from either shape.
 //!
-//! A vendor field moves only when its ECS field holds exactly its JSON text, and only fields whose ECS field is
-//! filled from that vendor field alone are listed. So "listed field absent under the vendor key, ECS field
-//! present" can only mean "moved", and the original is rebuilt without knowing which shape a line has.
+//! A vendor field moves only when its ECS field holds exactly its JSON text. Each [`Move`] names the one vendor
+//! field its ECS field is filled from, or the other vendor field that may fill it instead (`unless_same_as`, which
+//! never moves itself). So "field absent under the vendor key, ECS field present (and not the other field's
+//! value)" can only mean "moved", and the original is rebuilt without knowing which shape a line has.
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -11,43 +12,122 @@ use serde_json::{Map, Value};
 use super::Record;
 use crate::members::{is_json_text_of, Members};
 
-/// Vendor field → the ECS field that carries it in lean records, per vendor. The README's record-shape table
-/// is this list in words.
-pub const MOVES: &[(&str, &[(&str, &str)])] = &[
+/// A vendor field that lean records write once, under ECS.
+#[derive(Debug, Clone, Copy)]
+pub struct Move {
+    /// The vendor field: a member of the vendor's event, or a dotted path into its objects (`event.action`).
+    pub field: &'static str,
+    /// The ECS field that carries it.
+    pub ecs: &'static str,
+    /// `None`: the value moves whole. `Some(except)`: the field is an object whose members move one by one, each
+    /// to the same name under `ecs`; the names in `except` are filled from elsewhere and never move.
+    pub members: Option<&'static [&'static str]>,
+    /// Another vendor field the mapping may fill the same ECS field from (for a member move: the object whose
+    /// member of the same name may). Where it holds the same value, this field stays, so the original cannot be
+    /// rebuilt wrongly from it.
+    pub unless_same_as: Option<&'static str>,
+}
+
+impl Move {
+    const fn whole(field: &'static str, ecs: &'static str) -> Move {
+        Move {
+            field,
+            ecs,
+            members: None,
+            unless_same_as: None,
+        }
+    }
+
+    const fn members(
+        field: &'static str,
+        ecs: &'static str,
+        except: &'static [&'static str],
+    ) -> Move {
+        Move {
+            field,
+            ecs,
+            members: Some(except),
+            unless_same_as: None,
+        }
+    }
+
+    const fn unless_same_as(mut self, other: &'static str) -> Move {
+        self.unless_same_as = Some(other);
+        self
+    }
+}
+
+/// The moves of each vendor. The README's record-shape table is this list in words.
+pub const MOVES: &[(&str, &[Move])] = &[
     (
         "transmit",
         &[
-            ("activity", "event.action"),
-            ("timestamp", "@timestamp"),
-            ("ip", "source.ip"),
-            ("user_agent", "user_agent.original"),
-            ("app_id", "service.id"),
-            ("tenant_id", "organization.id"),
-            ("device_id", "device.id"),
+            Move::whole("activity", "event.action"),
+            Move::whole("timestamp", "@timestamp"),
+            Move::whole("ip", "source.ip"),
+            Move::whole("user_agent", "user_agent.original"),
+            Move::whole("app_id", "service.id"),
+            Move::whole("tenant_id", "organization.id"),
+            Move::whole("device_id", "device.id"),
+            // `user.id` is the admin's `actor_id` when there is no `user_id`, and the user's address or name
+            // the admin's `original_actor_id` when there is no `original_user_id`.
+            Move::whole("user_id", "user.id").unless_same_as("actor_id"),
+            Move::whole("original_user_id", "user.email").unless_same_as("original_actor_id"),
+            Move::whole("original_user_id", "user.name").unless_same_as("original_actor_id"),
+            Move::whole("target_resource_id", "user.target.id"),
         ],
     ),
     (
         "easysend",
         &[
-            ("message", "message"),
-            ("url", "url"),
-            ("organization", "organization"),
-            ("service", "service"),
+            Move::whole("message", "message"),
+            // Objects move member by member: ECS writes an object's members in its own order.
+            Move::members("url", "url", &[]),
+            Move::members("organization", "organization", &[]),
+            Move::members("service", "service", &[]),
+            Move::whole("event.action", "event.action"),
+            // `client.geo` is the log's `geo` when it has one.
+            Move::members("client", "client", &["geo"]),
+            Move::whole("geo", "client.geo").unless_same_as("client.geo"),
+            // `user_agent.os` also takes what the log's `os` adds.
+            Move::members("user_agent", "user_agent", &["os"]),
+            Move::members("user_agent.os", "user_agent.os", &[]).unless_same_as("os"),
+            Move::members("label", "labels", &[]),
         ],
     ),
     (
         "lookout",
-        &[("id", "event.id"), ("created_time", "event.created")],
+        &[
+            Move::whole("id", "event.id"),
+            Move::whole("created_time", "event.created"),
+            Move::whole("enterprise_guid", "organization.id"),
+            // Only an audit's admin actor is `user.id`.
+            Move::whole("actor.guid", "user.id"),
+        ],
     ),
     ("strivacity", &[]),
 ];
 
 /// The moves of `vendor` (none for a vendor not listed).
-pub fn moves(vendor: &str) -> &'static [(&'static str, &'static str)] {
+pub fn moves(vendor: &str) -> &'static [Move] {
     MOVES
         .iter()
         .find(|(v, _)| *v == vendor)
         .map_or(&[], |(_, moves)| moves)
+}
+
+/// `field` read from inside `prefix`: what follows `prefix.` (all of `field` when `prefix` is the event itself).
+fn below<'f>(field: &'f str, prefix: &str) -> Option<&'f str> {
+    if prefix.is_empty() {
+        return Some(field);
+    }
+    field.strip_prefix(prefix)?.strip_prefix('.')
+}
+
+/// True when `field` is the member `key` of the object at `prefix`. A key with a dot in it is one name, never a
+/// path, so it is no listed field.
+fn is_member(field: &str, prefix: &str, key: &str) -> bool {
+    !key.contains('.') && below(field, prefix) == Some(key)
 }
 
 /// True when the record writes exactly the JSON text `raw` at the ECS field `path`. `timestamp` is the
@@ -66,6 +146,33 @@ fn carries(record: &Record, path: &str, raw: &str, timestamp: &str) -> bool {
     }
 }
 
+/// The raw value of the vendor field `path` (and its member `member`) in the event's members.
+fn vendor_value<'a>(event: &Members<'a>, path: &str, member: Option<&str>) -> Option<&'a RawValue> {
+    let mut parts = path.split('.').chain(member);
+    let mut value = event.get(parts.next()?)?;
+    for part in parts {
+        value = Members::parse(value.get()).ok()?.get(part)?;
+    }
+    Some(value)
+}
+
+/// True when the mapping may have filled an ECS field holding `b` from a vendor field holding `a` (or the other
+/// way round): the same value, strings compared without the whitespace mappings trim. Both sides of a move use
+/// this one test, so what the writer keeps for it is what [`original_of`] leaves alone.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(a), Value::String(b)) => a.trim() == b.trim(),
+        _ => a == b,
+    }
+}
+
+fn same_json(a: &str, b: &str) -> bool {
+    matches!(
+        (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)),
+        (Ok(a), Ok(b)) if same_value(&a, &b)
+    )
+}
+
 /// Writes the vendor key of a lean record: `original` without the members that moved (`original` as it stands
 /// when it is not an object).
 pub(super) fn write_vendor_object(
@@ -74,35 +181,169 @@ pub(super) fn write_vendor_object(
     timestamp: &str,
     out: &mut Vec<u8>,
 ) {
-    let moves = moves(record.vendor);
-    let Ok(members) = Members::parse(original.get()) else {
+    let Ok(event) = Members::parse(original.get()) else {
         out.extend_from_slice(original.get().as_bytes());
         return;
     };
-    out.push(b'{');
-    let mut first = true;
-    for (key, value) in members.iter() {
-        // A key the vendor gave twice (in any spelling: `ip` and `\u0069p` are one key) stays, both times:
-        // readers take its last value, and moving one copy would leave the other to stand for it.
-        let moved = moves.iter().any(|(field, path)| {
-            *field == key.as_str() && carries(record, path, value.get(), timestamp)
-        }) && members
+    let lean = Lean {
+        record,
+        moves: moves(record.vendor),
+        timestamp,
+        event: &event,
+    };
+    lean.write_object(&event, "", out);
+}
+
+/// One lean record's vendor object being written.
+struct Lean<'r, 'a> {
+    record: &'r Record,
+    moves: &'static [Move],
+    timestamp: &'r str,
+    event: &'r Members<'a>,
+}
+
+/// A member move into the object being written, with what it is compared against resolved once per object.
+struct MemberMove<'r, 'a> {
+    m: &'static Move,
+    except: &'static [&'static str],
+    /// The ECS object the members move into, when one entry holds it; `None` when deeper entries make it up.
+    carried: Option<&'r Value>,
+    /// The vendor object whose member of the same name may fill the ECS member instead.
+    other: Option<Members<'a>>,
+}
+
+impl<'r, 'a> Lean<'r, 'a> {
+    /// Writes the object at `prefix` (`""` for the event) without its moved members, rewriting the objects that
+    /// hold moved fields the same way.
+    fn write_object(&self, members: &Members<'_>, prefix: &str, out: &mut Vec<u8>) {
+        let whole: Vec<&Move> = self
+            .moves
             .iter()
-            .filter(|(k, _)| k.as_str() == key.as_str())
-            .count()
-            == 1;
-        if moved {
-            continue;
+            .filter(|m| {
+                m.members.is_none() && below(m.field, prefix).is_some_and(|f| !f.contains('.'))
+            })
+            .collect();
+        let member_moves: Vec<MemberMove<'r, 'a>> = self
+            .moves
+            .iter()
+            .filter(|m| m.field == prefix)
+            .filter_map(|m| {
+                Some(MemberMove {
+                    m,
+                    except: m.members?,
+                    carried: self.record.ecs.get(m.ecs),
+                    other: m
+                        .unless_same_as
+                        .and_then(|other| vendor_value(self.event, other, None))
+                        .and_then(|other| Members::parse(other.get()).ok()),
+                })
+            })
+            .collect();
+        // A key the vendor gave twice (in any spelling: `ip` and `\u0069p` are one key) stays as given, both
+        // times: readers take its last value, and moving one copy would leave the other to stand for it.
+        let holders = holders(self.moves, prefix);
+        let twice = given_twice(members);
+        out.push(b'{');
+        let mut first = true;
+        for (key, value) in members.iter() {
+            let name = key.as_str();
+            let once = !twice.contains(&name);
+            let moved = once
+                && (whole
+                    .iter()
+                    .any(|m| self.moves_whole(m, prefix, name, value))
+                    || member_moves
+                        .iter()
+                        .any(|mm| self.moves_member(mm, name, value)));
+            if moved {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            key.write_json(out);
+            out.push(b':');
+            let inner = (once && holders.contains(&name))
+                .then(|| Members::parse(value.get()).ok())
+                .flatten();
+            match inner {
+                Some(inner) if prefix.is_empty() => self.write_object(&inner, name, out),
+                Some(inner) => self.write_object(&inner, &format!("{prefix}.{name}"), out),
+                None => out.extend_from_slice(value.get().as_bytes()),
+            }
         }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        key.write_json(out);
-        out.push(b':');
-        out.extend_from_slice(value.get().as_bytes());
+        out.push(b'}');
     }
-    out.push(b'}');
+
+    /// True when the member `key` of the object at `prefix` is the field `m` moves, and ECS carries it.
+    fn moves_whole(&self, m: &Move, prefix: &str, key: &str, value: &RawValue) -> bool {
+        is_member(m.field, prefix, key)
+            && carries(self.record, m.ecs, value.get(), self.timestamp)
+            && !m
+                .unless_same_as
+                .and_then(|other| vendor_value(self.event, other, None))
+                .is_some_and(|held| same_json(held.get(), value.get()))
+    }
+
+    /// True when the member `key` moves by `mm`: ECS holds exactly its text under the same name.
+    fn moves_member(&self, mm: &MemberMove<'_, '_>, key: &str, value: &RawValue) -> bool {
+        if key.contains('.') || mm.except.contains(&key) {
+            return false;
+        }
+        let raw = value.get();
+        let carried = match mm.carried {
+            Some(Value::Object(carried)) => match carried.get(key) {
+                Some(Value::String(text)) => is_json_text_of(raw, text),
+                Some(other) => serde_json::to_string(other).is_ok_and(|text| text == raw),
+                None => false,
+            },
+            Some(_) => false,
+            None => carries(
+                self.record,
+                &format!("{}.{key}", mm.m.ecs),
+                raw,
+                self.timestamp,
+            ),
+        };
+        carried
+            && !mm
+                .other
+                .as_ref()
+                .and_then(|other| other.get(key))
+                .is_some_and(|held| same_json(held.get(), raw))
+    }
+}
+
+/// The members of the object at `prefix` that hold fields that may move, and so are written member by member
+/// themselves.
+fn holders(moves: &[Move], prefix: &str) -> Vec<&'static str> {
+    let mut holders: Vec<&'static str> = moves
+        .iter()
+        .filter_map(|m| {
+            let rest = below(m.field, prefix)?;
+            match rest.split_once('.') {
+                Some((holder, _)) => Some(holder),
+                None => m.members.is_some().then_some(rest),
+            }
+        })
+        .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    holders
+}
+
+/// The keys `members` gives more than once (decoded: `ip` and `\u0069p` are one key).
+fn given_twice<'m>(members: &'m Members<'_>) -> Vec<&'m str> {
+    let mut keys: Vec<&str> = members.iter().map(|(key, _)| key.as_str()).collect();
+    keys.sort_unstable();
+    let mut twice: Vec<&str> = keys
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    twice.dedup();
+    twice
 }
 
 /// The vendor's event from a landed record line of either shape: the vendor key, with the moved fields taken
@@ -110,13 +351,123 @@ pub(super) fn write_vendor_object(
 pub fn original_of(line: &Value) -> Option<Value> {
     let vendor = line.pointer("/event/module")?.as_str()?;
     let mut original: Map<String, Value> = line.get(vendor)?.as_object()?.clone();
-    for (field, path) in moves(vendor) {
-        if original.contains_key(*field) {
+    for m in moves(vendor) {
+        let Some(carried) = value_at(line, m.ecs.split('.')) else {
             continue;
-        }
-        if let Some(value) = line.pointer(&format!("/{}", path.replace('.', "/"))) {
-            original.insert((*field).to_owned(), value.clone());
+        };
+        match (m.members, carried) {
+            (None, _) => restore(&mut original, m, None, carried),
+            (Some(except), Value::Object(carried)) => {
+                for (name, value) in carried {
+                    if !except.contains(&name.as_str()) && !name.contains('.') {
+                        restore(&mut original, m, Some(name), value);
+                    }
+                }
+            }
+            (Some(_), _) => {}
         }
     }
     Some(Value::Object(original))
+}
+
+fn value_at<'v, 'p>(
+    value: &'v Value,
+    mut path: impl Iterator<Item = &'p str>,
+) -> Option<&'v Value> {
+    path.try_fold(value, |value, part| value.get(part))
+}
+
+/// Puts `value` back at the move's field (its member `name`), unless the original has it or the field the
+/// mapping may have filled the ECS field from instead holds it.
+fn restore(original: &mut Map<String, Value>, m: &Move, name: Option<&str>, value: &Value) {
+    let held = |field: &str| {
+        let mut path = field.split('.').chain(name);
+        value_at(original.get(path.next()?)?, path)
+    };
+    if held(m.field).is_some()
+        || m.unless_same_as
+            .and_then(held)
+            .is_some_and(|held| same_value(held, value))
+    {
+        return;
+    }
+    insert_at(original, m.field.split('.').chain(name), value.clone());
+}
+
+/// Inserts `value` at `path`, making the objects on the way.
+fn insert_at<'p>(
+    object: &mut Map<String, Value>,
+    path: impl Iterator<Item = &'p str>,
+    value: Value,
+) {
+    let parts: Vec<&str> = path.collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return;
+    };
+    let mut object = object;
+    for part in parents {
+        let child = object
+            .entry(*part)
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(child) = child else {
+            // Not reachable from a landed line: a moved field's parents are objects in the original.
+            return;
+        };
+        object = child;
+    }
+    object.insert((*last).to_owned(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `original_of` tells "moved" from "filled from the other field" by the other field's value in the line, so
+    /// that field must be under the vendor key in every lean line: never moved itself.
+    #[test]
+    fn a_field_an_ecs_field_may_be_filled_from_instead_never_moves() {
+        for (vendor, moves) in MOVES {
+            for other in moves.iter().filter_map(|m| m.unless_same_as) {
+                for m in moves.iter() {
+                    assert_ne!(m.field, other, "{vendor}: {other} moves");
+                    let member_of = other.rsplit_once('.').is_some_and(|(parent, name)| {
+                        m.field == parent && m.members.is_some_and(|except| !except.contains(&name))
+                    });
+                    assert!(
+                        !member_of,
+                        "{vendor}: {other} moves as a member of {}",
+                        m.field
+                    );
+                    assert!(
+                        !(m.members.is_some() && m.field == other),
+                        "{vendor}: the members of {other} move"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn paths_name_members_never_keys_with_dots() {
+        assert!(is_member("event.action", "event", "action"));
+        assert!(is_member("geo", "", "geo"));
+        assert!(!is_member("event.action", "", "event.action"));
+        let easysend = moves("easysend");
+        assert_eq!(
+            holders(easysend, ""),
+            [
+                "client",
+                "event",
+                "label",
+                "organization",
+                "service",
+                "url",
+                "user_agent"
+            ]
+        );
+        assert_eq!(holders(easysend, "user_agent"), ["os"]);
+        assert!(holders(easysend, "user_agent.os").is_empty());
+        assert!(holders(moves("transmit"), "").is_empty());
+        assert_eq!(holders(moves("lookout"), ""), ["actor"]);
+    }
 }

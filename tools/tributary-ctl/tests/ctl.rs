@@ -226,7 +226,7 @@ async fn easysend_backfill_recollects_a_late_log_without_duplicating_or_moving_t
     let landed_late = |records: &[Value]| {
         records
             .iter()
-            .filter(|r| r["easysend"]["label"]["rid"] == "late-1")
+            .filter(|r| r["labels"]["rid"] == "late-1")
             .count()
     };
     assert_eq!(
