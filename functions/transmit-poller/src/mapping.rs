@@ -598,4 +598,49 @@ mod tests {
             assert_eq!(original_of(&line(&record)), Some(original), "{text}");
         }
     }
+
+    /// The members that fill `user.*` in every combination of a few values (the same, padded, escaped, no
+    /// string), in random orders: the lean line must give the event back.
+    #[test]
+    fn random_user_fields_come_back_whole_from_lean_lines() {
+        use tributary_shared::record::{lean::original_of, Shape};
+        const VALUES: &[&str] = &[
+            r#""U1""#,
+            r#"" U1 ""#,
+            r#""\u0055\u0031""#,
+            r#""A1""#,
+            "42",
+            r#""a@b.example""#,
+        ];
+        const NAMES: &[&str] = &[
+            "user_id",
+            "actor_id",
+            "original_user_id",
+            "original_actor_id",
+            "target_resource_id",
+        ];
+        const TYPES: &[(&str, &[&str])] = &[
+            ("actor_type", &[r#""user""#, r#""admin""#, r#""app""#]),
+            ("target_resource_type", &[r#""user""#, r#""app""#]),
+        ];
+        let head = [
+            r#""activity":"adminUpdateUser""#,
+            r#""timestamp":"2022-12-01T01:20:23.000Z""#,
+        ];
+        let choices: Vec<(&str, &[&str])> = NAMES
+            .iter()
+            .map(|name| (*name, VALUES))
+            .chain(TYPES.iter().copied())
+            .collect();
+        for text in tributary_testkit::objects::shuffled_objects(&head, &choices, 2000) {
+            let original: Value = serde_json::from_str(&text).unwrap();
+            let raw = RawValue::from_string(text.clone()).unwrap();
+            let record = map_event(&raw, &origin(EventType::Admin)).unwrap();
+            let mut out = Vec::new();
+            record.to_line(&mut out, &LineStamp::now(Shape::Lean));
+            let lean: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(original_of(&lean), Some(original.clone()), "{text}\n{lean}");
+            assert_eq!(original_of(&line(&record)), Some(original), "{text}");
+        }
+    }
 }
