@@ -239,9 +239,9 @@ impl<'r, 'a> Lean<'r, 'a> {
                 })
             })
             .collect();
+        let holders = holders(self.moves, prefix);
         // A key the vendor gave twice (in any spelling: `ip` and `\u0069p` are one key) stays as given, both
         // times: readers take its last value, and moving one copy would leave the other to stand for it.
-        let holders = holders(self.moves, prefix);
         let twice = given_twice(members);
         out.push(b'{');
         let mut first = true;
