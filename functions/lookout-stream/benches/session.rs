@@ -77,11 +77,12 @@ async fn bench(events: u64) {
     // of listening until a 15-minute deadline.
     config.idle_stop = Some(Duration::from_millis(500));
     // The flush size bounds the records held between landings, so memory is measured at other sizes with it.
-    if let Some(events) = std::env::var("TRIBUTARY_LOOKOUT_FLUSH_EVENTS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-    {
-        config.flush_events = events;
+    if let Ok(events) = std::env::var("TRIBUTARY_LOOKOUT_FLUSH_EVENTS") {
+        config.flush_events = events
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .expect("TRIBUTARY_LOOKOUT_FLUSH_EVENTS is a whole number of events, 1 or more");
     }
     let collector = Collector::new(stack.services(), config.clone());
     let rss_before = peak_rss_kib();
