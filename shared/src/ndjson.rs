@@ -5,11 +5,18 @@ use std::io::Write;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+/// Lines gather up to this many bytes before they are compressed. Handing zlib one ~1-3 KB line per call costs
+/// 15-20% more CPU than handing it 64 KiB at a time (measured on landed EasySend and Transmit lines), and
+/// compresses very slightly worse.
+const STAGE_BYTES: usize = 64 * 1024;
+
 /// Builds one gzip NDJSON object in memory, line by line. Memory stays bounded by the compressed size of one
-/// object plus one line, because lines are compressed as they are added.
+/// object plus one stage of lines (64 KiB and the line that filled it), because lines are compressed as the
+/// stage fills.
 pub struct GzipNdjson {
     encoder: GzEncoder<Vec<u8>>,
-    line: Vec<u8>,
+    /// Whole lines not yet handed to the encoder.
+    staged: Vec<u8>,
     lines: usize,
     uncompressed: usize,
 }
@@ -18,7 +25,7 @@ impl GzipNdjson {
     pub fn new(level: u32) -> Self {
         GzipNdjson {
             encoder: GzEncoder::new(Vec::with_capacity(64 * 1024), Compression::new(level)),
-            line: Vec::with_capacity(2048),
+            staged: Vec::with_capacity(STAGE_BYTES + 4096),
             lines: 0,
             uncompressed: 0,
         }
@@ -26,14 +33,21 @@ impl GzipNdjson {
 
     /// Adds one line written by `write` (which must not write a newline).
     pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
-        self.line.clear();
-        write(&mut self.line);
-        self.line.push(b'\n');
-        self.encoder
-            .write_all(&self.line)
-            .expect("compressing into a Vec cannot fail");
+        let start = self.staged.len();
+        write(&mut self.staged);
+        self.staged.push(b'\n');
         self.lines += 1;
-        self.uncompressed += self.line.len();
+        self.uncompressed += self.staged.len() - start;
+        if self.staged.len() >= STAGE_BYTES {
+            self.compress_staged();
+        }
+    }
+
+    fn compress_staged(&mut self) {
+        self.encoder
+            .write_all(&self.staged)
+            .expect("compressing into a Vec cannot fail");
+        self.staged.clear();
     }
 
     pub fn lines(&self) -> usize {
@@ -44,7 +58,7 @@ impl GzipNdjson {
         self.uncompressed
     }
 
-    /// Compressed bytes produced so far and not yet taken.
+    /// Compressed bytes produced so far and not yet taken (lines still in the stage are not counted yet).
     pub fn compressed_len(&self) -> usize {
         self.encoder.get_ref().len()
     }
@@ -56,7 +70,8 @@ impl GzipNdjson {
     }
 
     /// The finished gzip body (or its remainder after [`GzipNdjson::take_compressed`]).
-    pub fn finish(self) -> Vec<u8> {
+    pub fn finish(mut self) -> Vec<u8> {
+        self.compress_staged();
         self.encoder
             .finish()
             .expect("compressing into a Vec cannot fail")
@@ -91,17 +106,30 @@ mod tests {
 
     #[test]
     fn taken_parts_and_the_finish_concatenate_to_one_body() {
+        // Enough lines, and varied enough, for several stages to compress and several parts to be taken.
         let mut body = GzipNdjson::new(1);
         let mut whole = Vec::new();
-        for i in 0..2000 {
-            body.push_with(|out| out.extend_from_slice(format!(r#"{{"n":{i}}}"#).as_bytes()));
-            if body.compressed_len() > 1024 {
+        let mut parts = 0;
+        let mut uncompressed = 0;
+        for i in 0..30_000u64 {
+            let line = format!(r#"{{"n":{i},"pad":"{:x}"}}"#, i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            uncompressed += line.len() + 1;
+            body.push_with(|out| out.extend_from_slice(line.as_bytes()));
+            if body.compressed_len() > 16 * 1024 {
                 whole.extend(body.take_compressed());
+                parts += 1;
             }
         }
+        assert!(parts >= 3, "only {parts} parts were taken");
+        assert_eq!(body.lines(), 30_000);
+        assert_eq!(body.uncompressed_bytes(), uncompressed);
         whole.extend(body.finish());
         let lines = decode_lines(&whole).unwrap();
-        assert_eq!(lines.len(), 2000);
-        assert_eq!(lines[1999], r#"{"n":1999}"#);
+        assert_eq!(lines.len(), 30_000);
+        assert_eq!(lines[0], format!(r#"{{"n":0,"pad":"0"}}"#));
+        assert_eq!(
+            lines[29_999],
+            format!(r#"{{"n":29999,"pad":"{:x}"}}"#, 29_999u64.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        );
     }
 }
