@@ -112,7 +112,10 @@ mod tests {
         let mut parts = 0;
         let mut uncompressed = 0;
         for i in 0..30_000u64 {
-            let line = format!(r#"{{"n":{i},"pad":"{:x}"}}"#, i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let line = format!(
+                r#"{{"n":{i},"pad":"{:x}"}}"#,
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            );
             uncompressed += line.len() + 1;
             body.push_with(|out| out.extend_from_slice(line.as_bytes()));
             if body.compressed_len() > 16 * 1024 {
@@ -129,7 +132,10 @@ mod tests {
         assert_eq!(lines[0], format!(r#"{{"n":0,"pad":"0"}}"#));
         assert_eq!(
             lines[29_999],
-            format!(r#"{{"n":29999,"pad":"{:x}"}}"#, 29_999u64.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            format!(
+                r#"{{"n":29999,"pad":"{:x}"}}"#,
+                29_999u64.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            )
         );
     }
 }
