@@ -63,7 +63,12 @@ fn is_canonical_token(raw: &str) -> bool {
 
 /// The first 128 bits of SHA-256 of `bytes`, in hex: short enough for keys, long enough never to collide by chance.
 pub fn digest_hex(bytes: &[u8]) -> String {
-    hex::encode(&Sha256::digest(bytes)[..16])
+    finish_digest_hex(Sha256::new_with_prefix(bytes))
+}
+
+/// [`digest_hex`] of bytes fed piece by piece into `hasher`.
+pub fn finish_digest_hex(hasher: Sha256) -> String {
+    hex::encode(&hasher.finalize()[..16])
 }
 
 /// The first 128 bits of SHA-256 of `bytes` as a number: for sets of ids held in memory (16 bytes each).

@@ -4,24 +4,24 @@
 //! Callers land a batch *before* they advance a cursor or ask the vendor for more; a failed landing is an error
 //! that says how many events did not land.
 //!
-//! Every object is written by one module ([`object`]), for in-memory batches ([`Lander::land`]) and streamed ones
-//! ([`streaming`]) alike: it carries its record count in `x-amz-meta-lines`, and an overwrite never removes a
+//! Every batch is put together by one type ([`batch::CompressedBatch`], which compresses each line as it is added)
+//! and every object written by one module ([`object`]), for in-memory batches ([`Lander::land`], a Lookout
+//! session's [`Lander::batch`]) and streamed ones ([`streaming`]) alike: it carries its record count in `x-amz-meta-lines`, and an overwrite never removes a
 //! record that landed before (a re-fetch that returns less keeps the union, reported as
 //! [`LandReport::kept_from_earlier`]). Partition values are validated in [`crate::keys`]; records that do not
 //! fit their own partition land under `_invalid` ([`LandReport::partition_fallbacks`]).
 
+pub mod batch;
 mod earlier;
 mod object;
 pub mod streaming;
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
 use futures_util::stream::{self, StreamExt};
 
-use crate::event_id::digest_hex;
 use crate::keys::Partition;
-use crate::record::{LineStamp, Record, Shape, Unparsed};
+use crate::record::{Record, Shape, Unparsed};
 use object::ObjectWriter;
 
 /// How the `<object-id>` of each partition's object is derived. Never from the wall clock or randomness.
@@ -43,35 +43,6 @@ pub enum ObjectNaming<'a> {
     /// `<tag>` exactly. For re-fetchable windows (EasySend): the tag names the window, so a re-fetch overwrites
     /// the window's objects with a superset.
     Fixed { tag: &'a str },
-}
-
-impl ObjectNaming<'_> {
-    fn object_id<'r>(&self, ids: impl Iterator<Item = &'r str>) -> String {
-        match *self {
-            ObjectNaming::Content { tag } | ObjectNaming::Once { tag } => {
-                let mut joined = Vec::with_capacity(64 * 1024);
-                for id in ids {
-                    joined.extend_from_slice(id.as_bytes());
-                    joined.push(b'\n');
-                }
-                format!("{tag}-{}", digest_hex(&joined))
-            }
-            ObjectNaming::FirstEvent { tag } => {
-                let mut ids = ids;
-                format!("{tag}-{}", digest_hex(ids.next().unwrap_or("").as_bytes()))
-            }
-            ObjectNaming::Fixed { tag } => tag.to_owned(),
-        }
-    }
-
-    fn tag(&self) -> &str {
-        match *self {
-            ObjectNaming::Content { tag }
-            | ObjectNaming::Once { tag }
-            | ObjectNaming::FirstEvent { tag }
-            | ObjectNaming::Fixed { tag } => tag,
-        }
-    }
 }
 
 /// One object written.
@@ -316,50 +287,14 @@ impl Lander {
         unparsed: &[Unparsed],
         naming: ObjectNaming<'_>,
     ) -> Objects {
-        let stamp = LineStamp::now(self.shape);
-        let groups = Lander::by_partition(records);
-        let mut objects = Objects {
-            open: BTreeMap::new(),
-            partition_fallbacks: 0,
-        };
-        for (partition, group) in groups {
-            if partition.is_fallback() {
-                objects.partition_fallbacks += group.len();
-            }
-            let object_id = naming.object_id(group.iter().map(|r| r.id.as_str()));
-            // An in-memory batch is written with one request per object: no part size.
-            let mut object =
-                ObjectWriter::new(self, partition.key(&self.prefix, &object_id), usize::MAX);
-            if matches!(naming, ObjectNaming::FirstEvent { .. }) {
-                object = object.superseding();
-            }
-            if matches!(naming, ObjectNaming::Once { .. }) {
-                object = object.written_once();
-            }
-            for record in &group {
-                object.push(&record.id, |out| record.to_line(out, &stamp));
-            }
-            objects.open.insert(partition, object);
+        let mut batch = self.batch(naming);
+        for record in records {
+            batch.push(record);
         }
-        if let Some(first) = unparsed.first() {
-            // Unparsed items have no trustworthy event time, so they are filed by ingestion hour; their ids are
-            // digests of the raw text and where it came from, so the same bad input met again at the same place
-            // lands under the same key, and met elsewhere under another.
-            let partition = Partition::unparsed(first.vendor, Utc::now());
-            let ids: Vec<String> = unparsed.iter().map(Unparsed::id).collect();
-            let object_id = ObjectNaming::Content { tag: naming.tag() }
-                .object_id(ids.iter().map(String::as_str));
-            let mut object =
-                ObjectWriter::new(self, partition.key(&self.prefix, &object_id), usize::MAX);
-            if matches!(naming, ObjectNaming::Once { .. }) {
-                object = object.written_once();
-            }
-            for (item, id) in unparsed.iter().zip(&ids) {
-                object.push(id, |out| item.to_line(out, &stamp));
-            }
-            objects.open.insert(partition, object);
+        for item in unparsed {
+            batch.push_unparsed(item);
         }
-        objects
+        batch.seal().1
     }
 
     /// Writes every object of a batch (`concurrency` at a time) and reports them together.

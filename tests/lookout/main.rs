@@ -843,6 +843,50 @@ async fn a_failed_landing_does_not_move_the_checkpoint() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landing_that_fails_mid_session_keeps_the_checkpoint_at_the_last_landed_flush() {
+    let mut h = Harness::new("lookout-s3-down-later").await;
+    let expected = h.seed(400);
+    // The first flush lands 120 events (three frames of 40); then the stream is silent long enough for the
+    // bucket to go away, and the next flush fails.
+    h.sim
+        .push_fault(Fault::after(120, FaultAction::Silence { ms: 6_000 }));
+    h.config.flush_events = 100;
+    h.config.flush_interval = Duration::from_secs(60);
+    h.config.heartbeat = Duration::from_secs(5);
+    h.config.idle_stop = Some(Duration::from_secs(8));
+    let session = h.spawn_run(Duration::from_secs(30));
+
+    let started = Instant::now();
+    let landed_to = loop {
+        if let Some(checkpoint) = h.checkpoint().await {
+            break checkpoint;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the first flush never checkpointed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        Some(&landed_to),
+        expected.get(119),
+        "the first flush was the first 120 events"
+    );
+    h.stack.break_bucket().await;
+
+    let error = session.await.unwrap().unwrap_err().to_string();
+    assert!(error.contains("not landed"), "{error}");
+    // What was read after the first flush is gone with its failed batch: the checkpoint must not pass it, not even
+    // by the landing a session makes on its way out after an error.
+    assert_eq!(h.checkpoint().await, Some(landed_to));
+
+    h.stack.repair_bucket().await;
+    h.run(Duration::from_secs(30)).await;
+    // The bucket went with the first flush's objects; everything after its checkpoint lands, once.
+    h.assert_landed_exactly_once(&expected[120..]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rerun_after_landing_without_a_checkpoint_overwrites_instead_of_duplicating() {
     let mut h = Harness::new("lookout-replay").await;
     h.seed(300);

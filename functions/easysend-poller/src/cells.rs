@@ -44,7 +44,7 @@ impl CellLanding {
         CellLanding {
             lander: lander.clone(),
             cells: BTreeMap::new(),
-            unparsed: lander.streaming(fetched.tag()),
+            unparsed: lander.streaming(&fetched.tag()),
             known: None,
             report: LandReport::default(),
         }
@@ -70,7 +70,7 @@ impl CellLanding {
         let lander = &self.lander;
         self.cells
             .entry(cell.start)
-            .or_insert_with(|| lander.streaming(cell.tag()))
+            .or_insert_with(|| lander.streaming(&cell.tag()))
             .push(record)
             .await
     }

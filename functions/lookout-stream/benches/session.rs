@@ -76,7 +76,7 @@ async fn bench(events: u64) {
     // Production defaults, except that the session ends once the stream is drained instead
     // of listening until a 15-minute deadline.
     config.idle_stop = Some(Duration::from_millis(500));
-    // The flush size bounds the records held between landings, so memory is measured at other sizes with it.
+    // The flush size bounds what is held between landings, so memory is measured at other sizes with it.
     if let Ok(events) = std::env::var("TRIBUTARY_LOOKOUT_FLUSH_EVENTS") {
         config.flush_events = events
             .parse()

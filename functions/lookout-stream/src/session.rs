@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tributary_shared::deadline::{Deadline, RoundTrips};
+use tributary_shared::landing::batch::CompressedBatch;
 use tributary_shared::landing::{LandError, ObjectNaming};
 use tributary_shared::metrics::names;
-use tributary_shared::record::{Record, Unparsed};
+use tributary_shared::record::Unparsed;
 use tributary_shared::run::events::SkippedEvents;
 use tributary_shared::run::{CheckpointError, Run};
 
@@ -143,8 +144,9 @@ pub struct Session<'a, 'r> {
     /// Failed attempts to open the stream, and the last failure, for a session that never got an answer.
     open_failures: u32,
     last_failure: Option<String>,
-    records: Vec<Record>,
-    unparsed: Vec<Unparsed>,
+    /// What was read since the last landing, already compressed: about 150 bytes an event, where the records
+    /// themselves would take some 8 KiB each until they land.
+    batch: CompressedBatch,
     buffered_since: Option<Instant>,
     newest: Option<DateTime<Utc>>,
     /// The server's reconnection time, once it sent one.
@@ -167,6 +169,7 @@ impl<'a, 'r> Session<'a, 'r> {
             Some(limit) => deadline.cap(limit),
             None => deadline,
         };
+        let batch = new_batch(run, stream);
         Session {
             config,
             client,
@@ -186,8 +189,7 @@ impl<'a, 'r> Session<'a, 'r> {
             last_failure: None,
             received: committed.clone(),
             committed,
-            records: Vec::new(),
-            unparsed: Vec::new(),
+            batch,
             buffered_since: None,
             newest: None,
             retry: None,
@@ -254,10 +256,10 @@ impl<'a, 'r> Session<'a, 'r> {
             let delay = match self.open(&resume).await {
                 Ok(response) => {
                     self.outcome.connections += 1;
-                    let events_before = self.outcome.events + self.records.len() as u64;
+                    let events_before = self.outcome.events + self.batch.events() as u64;
                     parser.reset();
                     let end = self.read(response, &mut parser).await?;
-                    if self.outcome.events + self.records.len() as u64 > events_before {
+                    if self.outcome.events + self.batch.events() as u64 > events_before {
                         failures = 0;
                     }
                     match end {
@@ -452,7 +454,7 @@ impl<'a, 'r> Session<'a, 'r> {
                             return Ok(end);
                         }
                     }
-                    if self.records.len() + self.unparsed.len() >= self.config.flush_events {
+                    if self.batch.lines() >= self.config.flush_events {
                         if let Some(stop) = self.flush().await? {
                             return Ok(ConnectionEnd::Stop(stop));
                         }
@@ -516,7 +518,7 @@ impl<'a, 'r> Session<'a, 'r> {
             cursor: frame_id,
         };
         let mut last_id: Option<String> = None;
-        let before = self.records.len() + self.unparsed.len();
+        let before = self.batch.lines();
         match mapping::parse_payload(&frame.data) {
             Ok(events) => {
                 for raw in events {
@@ -529,11 +531,11 @@ impl<'a, 'r> Session<'a, 'r> {
                             }
                             last_id = Some(record.id.clone());
                             self.newest = self.newest.max(Some(record.timestamp));
-                            self.records.push(record);
+                            self.batch.push(&record);
                         }
                         Err(error) => {
                             tracing::warn!(message = "Event could not be mapped; landing it as unparsed.", error = %error, sse_id = frame_id);
-                            self.unparsed.push(unparsed(
+                            self.batch.push_unparsed(&unparsed(
                                 raw.get(),
                                 &error.to_string(),
                                 self.stream,
@@ -562,7 +564,7 @@ impl<'a, 'r> Session<'a, 'r> {
                 self.skip_malformed(&frame.data, &error.to_string(), frame_id, attempts);
             }
         }
-        if self.records.len() + self.unparsed.len() > before {
+        if self.batch.lines() > before {
             self.last_event_at = Instant::now();
         }
         // The frame's id names its last event; without one, the last event's own id will do.
@@ -570,7 +572,7 @@ impl<'a, 'r> Session<'a, 'r> {
             self.advance_received(id);
         }
         if self.buffered_since.is_none()
-            && (self.received != self.committed || !self.unparsed.is_empty())
+            && (self.received != self.committed || self.batch.unparsed() > 0)
         {
             self.buffered_since = Some(Instant::now());
         }
@@ -599,8 +601,8 @@ impl<'a, 'r> Session<'a, 'r> {
             count: counted.unwrap_or(0),
             reason: &reason,
         });
-        self.unparsed
-            .push(unparsed(data, error, self.stream, frame_id));
+        self.batch
+            .push_unparsed(&unparsed(data, error, self.stream, frame_id));
     }
 
     /// Moves the resume point forward, never back: a frame numbered before what was already read
@@ -632,21 +634,22 @@ impl<'a, 'r> Session<'a, 'r> {
     /// Lands what is buffered, then advances the checkpoint. `Some(LostLease)` when another run
     /// holds the stream now.
     async fn flush(&mut self) -> Result<Option<Stop>, SessionError> {
-        if self.records.is_empty() && self.unparsed.is_empty() && self.received == self.committed {
+        if self.batch.is_empty() && self.received == self.committed {
             self.buffered_since = None;
             return Ok(None);
         }
         let started = Instant::now();
-        let tag = self.stream;
-        let report = self
-            .run
-            .lander()
-            .land(
-                &self.records,
-                &self.unparsed,
-                ObjectNaming::FirstEvent { tag },
-            )
-            .await?;
+        let batch = std::mem::replace(&mut self.batch, new_batch(self.run, self.stream));
+        let report = match batch.land().await {
+            Ok(report) => report,
+            Err(error) => {
+                // The batch is gone with its failed landing, so what was read since the checkpoint exists only in
+                // the stream now: never checkpoint past it (not even by the last landing after this error). The
+                // next session reads it again from the checkpoint and overwrites whatever of it did land.
+                self.received = self.committed.clone();
+                return Err(error.into());
+            }
+        };
         let cursor = self.received.clone();
         match self
             .run
@@ -654,11 +657,7 @@ impl<'a, 'r> Session<'a, 'r> {
             .await
         {
             Ok(()) => {}
-            Err(CheckpointError::LeaseLost) => {
-                self.records.clear();
-                self.unparsed.clear();
-                return Ok(Some(Stop::LostLease));
-            }
+            Err(CheckpointError::LeaseLost) => return Ok(Some(Stop::LostLease)),
             Err(error) => return Err(SessionError::Checkpoint(error)),
         }
         // Time spent landing is not the stream being idle: a slow flush must not end the session as idle.
@@ -668,12 +667,16 @@ impl<'a, 'r> Session<'a, 'r> {
         self.outcome.objects += report.objects.len() as u64;
         self.outcome.flushes += 1;
         self.committed = cursor;
-        self.records.clear();
-        self.unparsed.clear();
         self.buffered_since = None;
         self.flush_times.observe(started.elapsed());
         Ok(None)
     }
+}
+
+/// An empty batch for what the session reads next, named by first event: a session that resumes from the same
+/// checkpoint meets the same first event of each partition again and overwrites what a crashed one wrote there.
+fn new_batch(run: &Run<'_>, stream: &str) -> CompressedBatch {
+    run.lander().batch(ObjectNaming::FirstEvent { tag: stream })
 }
 
 fn unparsed(raw: &str, error: &str, stream: &str, sse_id: Option<&str>) -> Unparsed {

@@ -185,6 +185,13 @@ impl ObjectWriter {
         &self.key
     }
 
+    /// Names an object made before its name was known (one named after all its ids). Only before any part went
+    /// up: a multipart upload is staged under a digest of the key.
+    pub(super) fn set_key(&mut self, key: String) {
+        debug_assert!(self.upload.is_none());
+        self.key = key;
+    }
+
     /// Lines added so far (not counting lines merged in from an earlier write).
     pub fn lines(&self) -> usize {
         self.body.lines() - self.kept

@@ -8,14 +8,10 @@
 //! landing contract with the batch's tag as the object id ([`super::ObjectNaming::Fixed`]), so landing the same
 //! batch again overwrites the same objects, keeping the union of what they held.
 
-use std::collections::BTreeMap;
-
-use chrono::Utc;
-
+use super::batch::CompressedBatch;
 use super::object::ObjectWriter;
-use super::{LandError, LandReport, Lander, Objects};
-use crate::keys::Partition;
-use crate::record::{LineStamp, Record, Unparsed};
+use super::{LandError, LandReport, Lander, ObjectNaming};
+use crate::record::{Record, Unparsed};
 
 /// The default part size, and real S3's smallest part (all but the last): also the most compressed bytes held
 /// per open object.
@@ -27,28 +23,16 @@ pub const LOCAL_MIN_PART_BYTES: usize = 64 * 1024;
 
 /// One batch being landed, partition by partition. Made by [`Lander::streaming`].
 pub struct StreamingLanding {
-    lander: Lander,
-    tag: String,
-    part_bytes: usize,
-    stamp: LineStamp,
-    objects: Objects,
-    /// `_unparsed` items are filed by ingestion hour, fixed when the batch starts so they share one object.
-    unparsed_hour: chrono::DateTime<Utc>,
+    batch: CompressedBatch,
 }
 
 impl Lander {
     /// Starts a batch whose objects are all named `tag` (within their partitions).
-    pub fn streaming(&self, tag: impl Into<String>) -> StreamingLanding {
+    pub fn streaming(&self, tag: &str) -> StreamingLanding {
         StreamingLanding {
-            lander: self.clone(),
-            tag: tag.into(),
-            part_bytes: MIN_PART_BYTES,
-            stamp: LineStamp::now(self.shape),
-            objects: Objects {
-                open: BTreeMap::new(),
-                partition_fallbacks: 0,
-            },
-            unparsed_hour: Utc::now(),
+            batch: self
+                .batch(ObjectNaming::Fixed { tag })
+                .with_part_bytes(MIN_PART_BYTES),
         }
     }
 }
@@ -58,70 +42,50 @@ impl StreamingLanding {
     /// default); values down to 64 KiB ([`LOCAL_MIN_PART_BYTES`]) are accepted for a local stack configured to
     /// take them, so tests can exercise multipart landing with small batches.
     pub fn with_part_bytes(mut self, bytes: usize) -> Self {
-        self.part_bytes = bytes.max(LOCAL_MIN_PART_BYTES);
+        self.batch = self.batch.with_part_bytes(bytes.max(LOCAL_MIN_PART_BYTES));
         self
     }
 
     /// Lines written so far, records and unparsed items.
     pub fn lines(&self) -> usize {
-        self.objects.open.values().map(ObjectWriter::lines).sum()
+        self.batch.lines()
     }
 
     /// Adds one record to its partition's object.
     pub async fn push(&mut self, record: &Record) -> Result<(), LandError> {
-        let partition = Partition::for_event(record.vendor, &record.event_type, record.timestamp);
-        if partition.is_fallback() {
-            self.objects.partition_fallbacks += 1;
-        }
-        self.write_line(partition, &record.id, |out, stamp| {
-            record.to_line(out, stamp)
-        })
-        .await
+        let (lander, object) = self.batch.add_record(record);
+        send_full_part(lander, object).await
     }
 
     /// Adds one item that could not be parsed or mapped, under `_unparsed`.
     pub async fn push_unparsed(&mut self, item: &Unparsed) -> Result<(), LandError> {
-        let partition = Partition::unparsed(item.vendor, self.unparsed_hour);
-        self.write_line(partition, &item.id(), |out, stamp| item.to_line(out, stamp))
-            .await
-    }
-
-    async fn write_line(
-        &mut self,
-        partition: Partition,
-        id: &str,
-        write: impl FnOnce(&mut Vec<u8>, &LineStamp),
-    ) -> Result<(), LandError> {
-        let lander = &self.lander;
-        let object = self.objects.open.entry(partition).or_insert_with_key(|p| {
-            ObjectWriter::new(lander, p.key(&lander.prefix, &self.tag), self.part_bytes)
-        });
-        let stamp = &self.stamp;
-        object.push(id, |out| write(out, stamp));
-        object.send_full_part(lander).await.map_err(|reason| {
-            let lines = object.lines();
-            LandError {
-                bucket: lander.bucket.clone(),
-                key: object.key().to_owned(),
-                reason,
-                not_landed: lines,
-                landed: 0,
-                total: lines,
-            }
-        })
+        let (lander, object) = self.batch.add_unparsed(item);
+        send_full_part(lander, object).await
     }
 
     /// Makes every object visible: small ones with one `PutObject`, large ones by completing their multipart
     /// upload. Objects that landed before a failure are harmless: landing the batch again rewrites them under
     /// the same keys; the rest are aborted.
     pub async fn commit(self) -> Result<LandReport, LandError> {
-        self.lander.write_all(self.objects).await
+        self.batch.land().await
     }
 
     /// Drops the batch: open multipart uploads are aborted, nothing becomes visible.
     pub async fn abort(self) {
-        for object in self.objects.open.values() {
-            object.abort(&self.lander).await;
-        }
+        self.batch.abort().await
     }
+}
+
+async fn send_full_part(lander: &Lander, object: &mut ObjectWriter) -> Result<(), LandError> {
+    object.send_full_part(lander).await.map_err(|reason| {
+        let lines = object.lines();
+        LandError {
+            bucket: lander.bucket.clone(),
+            key: object.key().to_owned(),
+            reason,
+            not_landed: lines,
+            landed: 0,
+            total: lines,
+        }
+    })
 }

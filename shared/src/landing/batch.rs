@@ -1,0 +1,357 @@
+//! One batch being put together: every record is written and compressed into its partition's object as it is
+//! added, so what a batch holds is its compressed lines (about 150 bytes a record), not the records themselves.
+//! [`super::Lander::land`] builds one from a slice; a collector that gathers a batch over time (Lookout's
+//! session between two flushes) adds to one as events arrive; [`super::streaming::StreamingLanding`] adds to one
+//! and sends full parts on the way.
+//!
+//! Object names follow [`ObjectNaming`] exactly as for a batch landed whole: a name that needs every id of the
+//! object (a digest) is worked out as the ids arrive and fixed when the batch is sealed, so it is the same
+//! whichever way the batch was put together.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::object::ObjectWriter;
+use super::{LandError, LandReport, Lander, ObjectNaming, Objects};
+use crate::event_id::{digest_hex, finish_digest_hex};
+use crate::keys::Partition;
+use crate::record::{LineStamp, Record, Unparsed};
+
+/// A batch of records and unparsed items, compressed as they are added. Made by [`Lander::batch`].
+pub struct CompressedBatch {
+    lander: Lander,
+    tag: String,
+    scheme: Scheme,
+    /// Compressed bytes at which an object goes up as a multipart upload; `usize::MAX` keeps every object in
+    /// memory until the batch lands.
+    part_bytes: usize,
+    stamp: LineStamp,
+    open: BTreeMap<Partition, Pending>,
+    events: usize,
+    unparsed: usize,
+    partition_fallbacks: usize,
+    /// `_unparsed` items are filed by ingestion hour, fixed with `stamp` when the first line is added (not when
+    /// the batch is made: a session makes its next batch right after a landing and may wait hours for an event), so
+    /// they share one object.
+    unparsed_hour: DateTime<Utc>,
+}
+
+/// [`ObjectNaming`] without its tag, which the batch owns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Content,
+    FirstEvent,
+    Once,
+    Fixed,
+}
+
+/// One partition's object, with the digest of its ids while its name still waits for them.
+struct Pending {
+    object: ObjectWriter,
+    /// Every id, each followed by `\n`, in the order added (content naming); `None` once the key is known.
+    ids: Option<Sha256>,
+}
+
+impl Lander {
+    /// Starts a batch held in memory until it lands, with objects named by `naming`.
+    pub fn batch(&self, naming: ObjectNaming<'_>) -> CompressedBatch {
+        let (scheme, tag) = match naming {
+            ObjectNaming::Content { tag } => (Scheme::Content, tag),
+            ObjectNaming::FirstEvent { tag } => (Scheme::FirstEvent, tag),
+            ObjectNaming::Once { tag } => (Scheme::Once, tag),
+            ObjectNaming::Fixed { tag } => (Scheme::Fixed, tag),
+        };
+        CompressedBatch {
+            lander: self.clone(),
+            tag: tag.to_owned(),
+            scheme,
+            part_bytes: usize::MAX,
+            stamp: LineStamp::now(self.shape),
+            open: BTreeMap::new(),
+            events: 0,
+            unparsed: 0,
+            partition_fallbacks: 0,
+            unparsed_hour: Utc::now(),
+        }
+    }
+}
+
+impl CompressedBatch {
+    /// Sends an object up in parts of `bytes` compressed bytes. Only for names known from an object's first line
+    /// ([`ObjectNaming::Fixed`], [`ObjectNaming::FirstEvent`]): a multipart upload needs its key when it starts.
+    pub(super) fn with_part_bytes(mut self, bytes: usize) -> Self {
+        debug_assert!(matches!(self.scheme, Scheme::Fixed | Scheme::FirstEvent));
+        self.part_bytes = bytes;
+        self
+    }
+
+    /// Records added so far.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// Unparsed items added so far.
+    pub fn unparsed(&self) -> usize {
+        self.unparsed
+    }
+
+    /// Records and unparsed items added so far.
+    pub fn lines(&self) -> usize {
+        self.events + self.unparsed
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines() == 0
+    }
+
+    /// Adds one record to its partition's object.
+    pub fn push(&mut self, record: &Record) {
+        self.add_record(record);
+    }
+
+    /// Adds one item that could not be parsed or mapped, under `_unparsed`.
+    pub fn push_unparsed(&mut self, item: &Unparsed) {
+        self.add_unparsed(item);
+    }
+
+    /// [`Self::push`], handing back the object it went to (and the lander to send its parts with).
+    pub(super) fn add_record(&mut self, record: &Record) -> (&Lander, &mut ObjectWriter) {
+        self.start_if_empty();
+        let partition = Partition::for_event(record.vendor, &record.event_type, record.timestamp);
+        if partition.is_fallback() {
+            self.partition_fallbacks += 1;
+        }
+        self.events += 1;
+        self.add(partition, self.scheme, &record.id, |out, stamp| {
+            record.to_line(out, stamp)
+        })
+    }
+
+    /// [`Self::push_unparsed`], handing back the object it went to (and the lander to send its parts with).
+    pub(super) fn add_unparsed(&mut self, item: &Unparsed) -> (&Lander, &mut ObjectWriter) {
+        self.start_if_empty();
+        // Unparsed items have no trustworthy event time, so they are filed by ingestion hour. Their ids are digests
+        // of the raw text and where it came from, so the same bad input met again at the same place lands under the
+        // same key, and met elsewhere under another. Their object is named after all of them, never superseded:
+        // unlike records, no repeat filter stands between a vendor resending one and a second flush starting
+        // with it, so an object named after its first item could be replaced by one that lacks the rest.
+        let partition = Partition::unparsed(item.vendor, self.unparsed_hour);
+        let scheme = match self.scheme {
+            Scheme::Once => Scheme::Once,
+            Scheme::Fixed => Scheme::Fixed,
+            Scheme::Content | Scheme::FirstEvent => Scheme::Content,
+        };
+        self.unparsed += 1;
+        let id = item.id();
+        self.add(partition, scheme, &id, |out, stamp| {
+            item.to_line(out, stamp)
+        })
+    }
+
+    /// Takes the ingestion time of the batch's lines from its first one.
+    fn start_if_empty(&mut self) {
+        if self.is_empty() {
+            self.stamp = LineStamp::now(self.lander.shape);
+            self.unparsed_hour = Utc::now();
+        }
+    }
+
+    fn add(
+        &mut self,
+        partition: Partition,
+        scheme: Scheme,
+        id: &str,
+        write: impl FnOnce(&mut Vec<u8>, &LineStamp),
+    ) -> (&Lander, &mut ObjectWriter) {
+        let lander = &self.lander;
+        let stamp = &self.stamp;
+        let tag = &self.tag;
+        let part_bytes = self.part_bytes;
+        let pending = self.open.entry(partition).or_insert_with_key(|partition| {
+            // A name from all ids is only known when the batch is sealed; the others are known now.
+            let (key, ids) = match scheme {
+                Scheme::Content | Scheme::Once => (String::new(), Some(Sha256::new())),
+                Scheme::FirstEvent => {
+                    let name = format!("{tag}-{}", digest_hex(id.as_bytes()));
+                    (partition.key(&lander.prefix, &name), None)
+                }
+                Scheme::Fixed => (partition.key(&lander.prefix, tag), None),
+            };
+            let mut object = ObjectWriter::new(lander, key, part_bytes);
+            if scheme == Scheme::FirstEvent {
+                object = object.superseding();
+            }
+            if scheme == Scheme::Once {
+                object = object.written_once();
+            }
+            Pending { object, ids }
+        });
+        if let Some(ids) = &mut pending.ids {
+            ids.update(id.as_bytes());
+            ids.update(b"\n");
+        }
+        pending.object.push(id, |out| write(out, stamp));
+        (lander, &mut pending.object)
+    }
+
+    /// The objects with their final names, ready to be written.
+    pub(super) fn seal(self) -> (Lander, Objects) {
+        let prefix = &self.lander.prefix;
+        let open = self
+            .open
+            .into_iter()
+            .map(|(partition, Pending { mut object, ids })| {
+                if let Some(ids) = ids {
+                    let name = format!("{}-{}", self.tag, finish_digest_hex(ids));
+                    object.set_key(partition.key(prefix, &name));
+                }
+                (partition, object)
+            })
+            .collect();
+        let objects = Objects {
+            open,
+            partition_fallbacks: self.partition_fallbacks,
+        };
+        (self.lander, objects)
+    }
+
+    /// Writes every object: either all land, or the error says how many events did not (objects that did land are
+    /// harmless: landing the same batch again rewrites them under the same keys).
+    pub async fn land(self) -> Result<LandReport, LandError> {
+        let (lander, objects) = self.seal();
+        lander.write_all(objects).await
+    }
+
+    /// Drops the batch: open multipart uploads are aborted, nothing becomes visible.
+    pub async fn abort(self) {
+        for pending in self.open.values() {
+            pending.object.abort(&self.lander).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::value::RawValue;
+
+    use super::*;
+
+    /// A lander that is never asked to write: these tests only name and encode objects.
+    fn lander() -> Lander {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .build();
+        Lander::new(
+            aws_sdk_s3::Client::from_conf(config),
+            "bucket",
+            "raw",
+            "test",
+            6,
+        )
+    }
+
+    fn record(id: &str, hour: u32) -> Record {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, hour, 5, 0).unwrap();
+        let original = RawValue::from_string(format!(r#"{{"id":"{id}"}}"#)).unwrap();
+        Record::new("lookout", "threat", at, id, original)
+    }
+
+    fn keys(batch: CompressedBatch) -> Vec<String> {
+        batch
+            .seal()
+            .1
+            .open
+            .into_values()
+            .map(|o| o.key().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_name_from_all_ids_is_the_digest_of_the_ids_each_followed_by_a_newline() {
+        // The formula every earlier version used: a batch re-sent after an upgrade must overwrite the same keys.
+        let mut batch = lander().batch(ObjectNaming::Content { tag: "hec" });
+        for id in ["a", "b", "c"] {
+            batch.push(&record(id, 10));
+        }
+        let item = Unparsed::new("lookout", "{oops", "expected value");
+        batch.push_unparsed(&item);
+        let names: Vec<String> = keys(batch)
+            .iter()
+            .map(|k| k.rsplit('/').next().unwrap().to_owned())
+            .collect();
+        let unparsed = format!(
+            "hec-{}.ndjson.gz",
+            digest_hex(format!("{}\n", item.id()).as_bytes())
+        );
+        assert!(
+            names.contains(&format!("hec-{}.ndjson.gz", digest_hex(b"a\nb\nc\n"))),
+            "{names:?}"
+        );
+        assert!(names.contains(&unparsed), "{names:?}");
+        assert_eq!(names.len(), 2);
+    }
+
+    #[test]
+    fn records_added_one_by_one_name_each_partition_after_its_first_event() {
+        let mut batch = lander().batch(ObjectNaming::FirstEvent { tag: "events" });
+        for (id, hour) in [("e1", 10), ("e2", 11), ("e3", 10), ("e4", 11), ("e5", 12)] {
+            batch.push(&record(id, hour));
+        }
+        assert_eq!((batch.events(), batch.unparsed(), batch.lines()), (5, 0, 5));
+        let keys = keys(batch);
+        let expected: Vec<String> = [("10", "e1"), ("11", "e2"), ("12", "e5")]
+            .iter()
+            .map(|(hour, first)| {
+                format!(
+                    "raw/vendor=lookout/event_type=threat/dt=2026-12-01/hour={hour}/events-{}.ndjson.gz",
+                    digest_hex(first.as_bytes())
+                )
+            })
+            .collect();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn lines_are_stamped_when_the_first_is_added_not_when_the_batch_was_made() {
+        // A session makes its next batch right after landing and may then wait a long time for an event.
+        let mut batch = lander().batch(ObjectNaming::FirstEvent { tag: "events" });
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let read_at = Utc::now() - chrono::Duration::milliseconds(1);
+        batch.push(&record("late", 9));
+        let (_, objects) = batch.seal();
+        let (_, body) = objects.open.into_values().next().unwrap().into_encoded();
+        let line: serde_json::Value =
+            serde_json::from_str(&crate::ndjson::decode_lines(&body).unwrap()[0]).unwrap();
+        let ingested: DateTime<Utc> = line["event"]["ingested"].as_str().unwrap().parse().unwrap();
+        assert!(
+            ingested >= read_at,
+            "{ingested} is before the event was added at {read_at}"
+        );
+    }
+
+    #[test]
+    fn a_batch_encodes_every_line_in_the_order_added() {
+        let mut batch = lander().batch(ObjectNaming::FirstEvent { tag: "events" });
+        let ids: Vec<String> = (0..2_000).map(|n| format!("event-{n:05}")).collect();
+        for id in &ids {
+            batch.push(&record(id, 9));
+        }
+        let (_, objects) = batch.seal();
+        let (_, body) = objects.open.into_values().next().unwrap().into_encoded();
+        let lines = crate::ndjson::decode_lines(&body).unwrap();
+        let landed: Vec<String> = lines
+            .iter()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).unwrap()["event"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(landed, ids);
+    }
+}
