@@ -348,10 +348,11 @@ async fn fetch_window(
             stats.bytes += raw.len() as u64;
             match mapping::parse(raw) {
                 Ok(log) if range.contains(log.timestamp) => {
-                    let record = mapping::to_record(raw, &log, &provenance);
+                    let at = log.timestamp;
+                    let record = mapping::to_record(raw, log, &provenance);
                     landing.push(&record).await?;
                     stats.logs += 1;
-                    stats.newest = stats.newest.max(Some(log.timestamp));
+                    stats.newest = stats.newest.max(Some(at));
                 }
                 Ok(log) => {
                     // Bounds the guide leaves open (and the padded start) bring neighbours' logs; they

@@ -100,28 +100,33 @@ pub struct Provenance<'a> {
     pub window: &'a str,
 }
 
-/// Maps a parsed log (and its raw text, kept verbatim) to a record.
-pub fn to_record(raw: &[u8], log: &ParsedLog, provenance: &Provenance<'_>) -> Record {
-    let value = &log.value;
+/// Maps a parsed log (and its raw text, kept verbatim) to a record. The log's ECS objects move into the record
+/// instead of being copied: the record keeps the vendor's text as its original, so nothing reads the parsed log
+/// afterwards.
+pub fn to_record(raw: &[u8], log: ParsedLog, provenance: &Provenance<'_>) -> Record {
+    let ParsedLog {
+        value: mut log,
+        timestamp,
+    } = log;
     let original = match std::str::from_utf8(raw)
         .ok()
         .and_then(|text| RawValue::from_string(text.to_owned()).ok())
     {
         Some(raw) => raw,
         // `parse` accepted these bytes as JSON, so this only happens for exotic encodings.
-        None => RawValue::from_string(value.to_string()).expect("a Value serializes to valid JSON"),
+        None => RawValue::from_string(log.to_string()).expect("a Value serializes to valid JSON"),
     };
     let mut record = Record::new(
         VENDOR,
-        event_type(value),
-        log.timestamp,
-        event_id::from_canonical_json(value),
+        event_type(&log),
+        timestamp,
+        event_id::from_canonical_json(&log),
         original,
     )
     .with_operator_provenance("stream", provenance.stream)
     .with_operator_provenance("window", provenance.window);
 
-    if let Some(action) = value.pointer("/event/action").and_then(Value::as_str) {
+    if let Some(action) = log.pointer("/event/action").and_then(Value::as_str) {
         let (category, types, outcome) = classify(action);
         record = record
             .with_action(action)
@@ -129,23 +134,26 @@ pub fn to_record(raw: &[u8], log: &ParsedLog, provenance: &Provenance<'_>) -> Re
             .with_types(types)
             .with_outcome(outcome);
     }
+    let Value::Object(log) = &mut log else {
+        return record;
+    };
     for field in ["message", "url", "organization", "service"] {
-        if let Some(v) = value.get(field) {
-            record = record.with_field(field, v.clone());
+        if let Some(v) = log.remove(field) {
+            record = record.with_field(field, v);
         }
     }
-    let mut client = value.get("client").cloned().unwrap_or(Value::Null);
-    if let Some(geo) = value.get("geo").filter(|g| g.is_object()) {
+    let mut client = log.remove("client").unwrap_or(Value::Null);
+    if let Some(geo) = log.remove("geo").filter(Value::is_object) {
         if !client.is_object() {
             client = Value::Object(Map::new());
         }
-        client["geo"] = geo.clone();
+        client["geo"] = geo;
     }
     let ip = client.get("ip").cloned();
     record = record.with_field("client", client);
     record = record.with_path("source.ip", ip);
-    let mut user_agent = value.get("user_agent").cloned().unwrap_or(Value::Null);
-    if let Some(Value::Object(os)) = value.get("os") {
+    let mut user_agent = log.remove("user_agent").unwrap_or(Value::Null);
+    if let Some(Value::Object(os)) = log.remove("os") {
         if !user_agent.is_object() {
             user_agent = Value::Object(Map::new());
         }
@@ -156,21 +164,21 @@ pub fn to_record(raw: &[u8], log: &ParsedLog, provenance: &Provenance<'_>) -> Re
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(ua_os) = ua_os {
             for (k, v) in os {
-                ua_os.entry(k.clone()).or_insert_with(|| v.clone());
+                ua_os.entry(k).or_insert(v);
             }
         }
     }
     record = record.with_field("user_agent", user_agent);
-    if let Some(Value::Object(label)) = value.get("label") {
+    if let Some(Value::Object(label)) = log.remove("label") {
         let labels: Map<String, Value> = label
-            .iter()
+            .into_iter()
             .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| {
                 let text = match v {
-                    Value::String(s) => s.clone(),
+                    Value::String(s) => s,
                     other => other.to_string(),
                 };
-                (k.clone(), Value::String(text))
+                (k, Value::String(text))
             })
             .collect();
         record = record.with_field("labels", Value::Object(labels));
@@ -200,7 +208,7 @@ mod tests {
         let log = parse(raw.as_bytes()).unwrap();
         let record = to_record(
             raw.as_bytes(),
-            &log,
+            log,
             &Provenance {
                 stream: "security-logs",
                 window: "w",
@@ -304,7 +312,7 @@ mod tests {
         let value: Value = serde_json::from_str(LOG).unwrap();
         let id = to_record(
             LOG.as_bytes(),
-            &log,
+            log,
             &Provenance {
                 stream: "s",
                 window: "w",
