@@ -1,6 +1,6 @@
 //! One session consuming 500,000 events from the Lookout simulator, as fast as it sends them,
 //! landing to the local stack. Prints events/s, CPU ns/event and the collector's peak memory
-//! (which must stay at or below 64 MiB).
+//! (which must stay at or below 32 MiB at the default flush size).
 //!
 //! The simulator runs in a process of its own (this binary, re-executed with `--simulator`), so
 //! the figures are the collector's alone. Needs the local stack: `scripts/local-stack.sh start`.
@@ -19,7 +19,10 @@ use tributary_shared::runtime;
 use tributary_testkit::process::{peak_rss_kib, ChildServer, Measure};
 use tributary_testkit::Stack;
 
-const PEAK_RSS_LIMIT_MIB: f64 = 64.0;
+/// The memory budget of a session at the default flush size, whatever the backlog (25 MiB measured at 500,000
+/// events). A flush size set from the environment is measured, not held to it: what is read between two landings
+/// is held (compressed) until they land.
+const PEAK_RSS_LIMIT_MIB: f64 = 32.0;
 
 fn main() {
     tributary_testkit::process::as_deployed();
@@ -114,6 +117,9 @@ async fn bench(events: u64) {
     );
     let peak_mib = figures.peak_rss_kib as f64 / 1024.0;
     assert_eq!(landed, events, "every event landed: {result}");
+    if config.flush_events != LookoutConfig::new(String::new(), String::new()).flush_events {
+        return;
+    }
     assert!(
         peak_mib <= PEAK_RSS_LIMIT_MIB,
         "peak memory {peak_mib:.1} MiB is over the {PEAK_RSS_LIMIT_MIB} MiB budget"
