@@ -267,6 +267,22 @@ impl Lander {
             .map_err(|e| format!("s3://{}/{key}: {}", self.bucket, crate::aws::error_text(&e)))
     }
 
+    /// A lander for [`Lander::encode_only`] and [`Lander::batch`] alone, with no storage behind it: any write
+    /// fails. For benchmarks and tests that measure or check encoding.
+    pub fn without_storage(collector: &'static str, gzip_level: u32) -> Lander {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .build();
+        Lander::new(
+            aws_sdk_s3::Client::from_conf(config),
+            "none",
+            "tributary",
+            collector,
+            gzip_level,
+        )
+    }
+
     /// Encodes the objects a landing would write, without writing them (benchmarks measure this part alone).
     pub fn encode_only(
         &self,

@@ -68,24 +68,10 @@ fn bulk_body(batch: usize) -> String {
     body
 }
 
-fn offline_lander() -> Lander {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .build();
-    Lander::new(
-        aws_sdk_s3::Client::from_conf(config),
-        "bench",
-        "tributary",
-        strivacity_receiver::FUNCTION,
-        6,
-    )
-}
-
 /// Part 1: the pure path, per event.
 fn cpu_per_event() {
     let mapper = Mapper::default();
-    let lander = offline_lander();
+    let lander = Lander::without_storage(strivacity_receiver::FUNCTION, 6);
     let hec_bodies: Vec<String> = (0..50).map(hec_body).collect();
     let bulk_bodies: Vec<String> = (0..50).map(bulk_body).collect();
     let rounds = 20;

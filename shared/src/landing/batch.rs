@@ -239,19 +239,8 @@ mod tests {
 
     use super::*;
 
-    /// A lander that is never asked to write: these tests only name and encode objects.
     fn lander() -> Lander {
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .build();
-        Lander::new(
-            aws_sdk_s3::Client::from_conf(config),
-            "bucket",
-            "raw",
-            "test",
-            6,
-        )
+        Lander::without_storage("test", 6)
     }
 
     fn record(id: &str, hour: u32) -> Record {
@@ -307,7 +296,7 @@ mod tests {
             .iter()
             .map(|(hour, first)| {
                 format!(
-                    "raw/vendor=lookout/event_type=threat/dt=2026-12-01/hour={hour}/events-{}.ndjson.gz",
+                    "tributary/vendor=lookout/event_type=threat/dt=2026-12-01/hour={hour}/events-{}.ndjson.gz",
                     digest_hex(first.as_bytes())
                 )
             })
