@@ -206,7 +206,8 @@ fn set_sorted(list: &mut Vec<(&'static str, Value)>, name: &'static str, value: 
     }
 }
 
-/// What the landing step decides for every line it writes: the ingestion time and the record shape.
+/// What the landing step decides for every line it writes: the ingestion time (when the line is written) and the
+/// record shape.
 #[derive(Debug, Clone)]
 pub struct LineStamp {
     pub ingested: String,

@@ -849,12 +849,12 @@ async fn a_landing_that_fails_mid_session_keeps_the_checkpoint_at_the_last_lande
     // The first flush lands 120 events (three frames of 40); then the stream is silent long enough for the
     // bucket to go away, and the next flush fails.
     h.sim
-        .push_fault(Fault::after(120, FaultAction::Silence { ms: 6_000 }));
+        .push_fault(Fault::after(120, FaultAction::Silence { ms: 10_000 }));
     h.config.flush_events = 100;
     h.config.flush_interval = Duration::from_secs(60);
-    h.config.heartbeat = Duration::from_secs(5);
-    h.config.idle_stop = Some(Duration::from_secs(8));
-    let session = h.spawn_run(Duration::from_secs(30));
+    h.config.heartbeat = Duration::from_secs(8);
+    h.config.idle_stop = Some(Duration::from_secs(12));
+    let session = h.spawn_run(Duration::from_secs(40));
 
     let started = Instant::now();
     let landed_to = loop {
@@ -862,7 +862,7 @@ async fn a_landing_that_fails_mid_session_keeps_the_checkpoint_at_the_last_lande
             break checkpoint;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(5),
+            started.elapsed() < Duration::from_secs(8),
             "the first flush never checkpointed"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -881,6 +881,7 @@ async fn a_landing_that_fails_mid_session_keeps_the_checkpoint_at_the_last_lande
     assert_eq!(h.checkpoint().await, Some(landed_to));
 
     h.stack.repair_bucket().await;
+    h.config.idle_stop = Some(Duration::from_millis(1500));
     h.run(Duration::from_secs(30)).await;
     // The bucket went with the first flush's objects; everything after its checkpoint lands, once.
     h.assert_landed_exactly_once(&expected[120..]).await;

@@ -144,7 +144,7 @@ pub struct Session<'a, 'r> {
     /// Failed attempts to open the stream, and the last failure, for a session that never got an answer.
     open_failures: u32,
     last_failure: Option<String>,
-    /// What was read since the last landing, already compressed: about 150 bytes an event, where the records
+    /// What was read since the last landing, already compressed: a few hundred bytes an event, where the records
     /// themselves would take some 8 KiB each until they land.
     batch: CompressedBatch,
     buffered_since: Option<Instant>,

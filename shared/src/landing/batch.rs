@@ -17,7 +17,7 @@ use super::object::ObjectWriter;
 use super::{LandError, LandReport, Lander, ObjectNaming, Objects};
 use crate::event_id::{digest_hex, finish_digest_hex};
 use crate::keys::Partition;
-use crate::record::{LineStamp, Record, Unparsed};
+use crate::record::{rfc3339, LineStamp, Record, Unparsed};
 
 /// A batch of records and unparsed items, compressed as they are added. Made by [`Lander::batch`].
 pub struct CompressedBatch {
@@ -27,15 +27,14 @@ pub struct CompressedBatch {
     /// Compressed bytes at which an object goes up as a multipart upload; `usize::MAX` keeps every object in
     /// memory until the batch lands.
     part_bytes: usize,
+    /// The ingestion time of the next line: when it is written, to the millisecond (refreshed only when the
+    /// millisecond changed since the last line, so a burst of lines formats it once).
     stamp: LineStamp,
+    stamped_at_ms: i64,
     open: BTreeMap<Partition, Pending>,
     events: usize,
     unparsed: usize,
     partition_fallbacks: usize,
-    /// `_unparsed` items are filed by ingestion hour, fixed with `stamp` when the first line is added (not when
-    /// the batch is made: a session makes its next batch right after a landing and may wait hours for an event), so
-    /// they share one object.
-    unparsed_hour: DateTime<Utc>,
 }
 
 /// [`ObjectNaming`] without its tag, which the batch owns.
@@ -69,11 +68,11 @@ impl Lander {
             scheme,
             part_bytes: usize::MAX,
             stamp: LineStamp::now(self.shape),
+            stamped_at_ms: i64::MIN,
             open: BTreeMap::new(),
             events: 0,
             unparsed: 0,
             partition_fallbacks: 0,
-            unparsed_hour: Utc::now(),
         }
     }
 }
@@ -118,7 +117,7 @@ impl CompressedBatch {
 
     /// [`Self::push`], handing back the object it went to (and the lander to send its parts with).
     pub(super) fn add_record(&mut self, record: &Record) -> (&Lander, &mut ObjectWriter) {
-        self.start_if_empty();
+        self.restamp();
         let partition = Partition::for_event(record.vendor, &record.event_type, record.timestamp);
         if partition.is_fallback() {
             self.partition_fallbacks += 1;
@@ -131,13 +130,13 @@ impl CompressedBatch {
 
     /// [`Self::push_unparsed`], handing back the object it went to (and the lander to send its parts with).
     pub(super) fn add_unparsed(&mut self, item: &Unparsed) -> (&Lander, &mut ObjectWriter) {
-        self.start_if_empty();
         // Unparsed items have no trustworthy event time, so they are filed by ingestion hour. Their ids are digests
         // of the raw text and where it came from, so the same bad input met again at the same place lands under the
         // same key, and met elsewhere under another. Their object is named after all of them, never superseded:
         // unlike records, no repeat filter stands between a vendor resending one and a second flush starting
         // with it, so an object named after its first item could be replaced by one that lacks the rest.
-        let partition = Partition::unparsed(item.vendor, self.unparsed_hour);
+        let at = self.restamp();
+        let partition = Partition::unparsed(item.vendor, at);
         let scheme = match self.scheme {
             Scheme::Once => Scheme::Once,
             Scheme::Fixed => Scheme::Fixed,
@@ -150,12 +149,16 @@ impl CompressedBatch {
         })
     }
 
-    /// Takes the ingestion time of the batch's lines from its first one.
-    fn start_if_empty(&mut self) {
-        if self.is_empty() {
-            self.stamp = LineStamp::now(self.lander.shape);
-            self.unparsed_hour = Utc::now();
+    /// Stamps the next line with the time it is written, which is also the hour an `_unparsed` item is filed
+    /// under. Not the time the batch was made, nor when it lands: a Lookout session makes its next batch right
+    /// after a landing and may wait long for an event, and a line is written when its event is read.
+    fn restamp(&mut self) -> DateTime<Utc> {
+        let now = Utc::now();
+        if now.timestamp_millis() != self.stamped_at_ms {
+            self.stamped_at_ms = now.timestamp_millis();
+            self.stamp.ingested = rfc3339(now);
         }
+        now
     }
 
     fn add(
@@ -305,21 +308,27 @@ mod tests {
     }
 
     #[test]
-    fn lines_are_stamped_when_the_first_is_added_not_when_the_batch_was_made() {
-        // A session makes its next batch right after landing and may then wait a long time for an event.
+    fn each_line_is_stamped_when_it_is_written_not_when_the_batch_was_made() {
+        // A session makes its next batch right after landing and may then wait a long time between events.
         let mut batch = lander().batch(ObjectNaming::FirstEvent { tag: "events" });
-        std::thread::sleep(std::time::Duration::from_millis(30));
-        let read_at = Utc::now() - chrono::Duration::milliseconds(1);
-        batch.push(&record("late", 9));
+        let mut added_at = Vec::new();
+        for id in ["first", "second"] {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            added_at.push(Utc::now() - chrono::Duration::milliseconds(1));
+            batch.push(&record(id, 9));
+        }
         let (_, objects) = batch.seal();
         let (_, body) = objects.open.into_values().next().unwrap().into_encoded();
-        let line: serde_json::Value =
-            serde_json::from_str(&crate::ndjson::decode_lines(&body).unwrap()[0]).unwrap();
-        let ingested: DateTime<Utc> = line["event"]["ingested"].as_str().unwrap().parse().unwrap();
-        assert!(
-            ingested >= read_at,
-            "{ingested} is before the event was added at {read_at}"
-        );
+        let lines = crate::ndjson::decode_lines(&body).unwrap();
+        for (line, added_at) in lines.iter().zip(&added_at) {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            let ingested: DateTime<Utc> =
+                line["event"]["ingested"].as_str().unwrap().parse().unwrap();
+            assert!(
+                ingested >= *added_at,
+                "{ingested} is before its line was added at {added_at}"
+            );
+        }
     }
 
     #[test]
