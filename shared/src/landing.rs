@@ -303,7 +303,7 @@ impl Lander {
         unparsed: &[Unparsed],
         naming: ObjectNaming<'_>,
     ) -> Objects {
-        let mut batch = self.batch(naming);
+        let mut batch = self.batch(naming).stamped_once();
         for record in records {
             batch.push(record);
         }

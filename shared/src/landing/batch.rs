@@ -30,7 +30,10 @@ pub struct CompressedBatch {
     /// The ingestion time of the next line: when it is written, to the millisecond (refreshed only when the
     /// millisecond changed since the last line, so a burst of lines formats it once).
     stamp: LineStamp,
-    stamped_at_ms: i64,
+    stamped_at: Option<DateTime<Utc>>,
+    /// Lines added over time get each their own time; a batch written in one go ([`Lander::land`]) one for all,
+    /// which compresses better (half a byte per Transmit event).
+    stamp_every_line: bool,
     open: BTreeMap<Partition, Pending>,
     events: usize,
     unparsed: usize,
@@ -68,7 +71,8 @@ impl Lander {
             scheme,
             part_bytes: usize::MAX,
             stamp: LineStamp::now(self.shape),
-            stamped_at_ms: i64::MIN,
+            stamped_at: None,
+            stamp_every_line: true,
             open: BTreeMap::new(),
             events: 0,
             unparsed: 0,
@@ -83,6 +87,12 @@ impl CompressedBatch {
     pub(super) fn with_part_bytes(mut self, bytes: usize) -> Self {
         debug_assert!(matches!(self.scheme, Scheme::Fixed | Scheme::FirstEvent));
         self.part_bytes = bytes;
+        self
+    }
+
+    /// Stamps every line with the time of the first: for a batch written in one go.
+    pub(super) fn stamped_once(mut self) -> Self {
+        self.stamp_every_line = false;
         self
     }
 
@@ -153,9 +163,12 @@ impl CompressedBatch {
     /// under. Not the time the batch was made, nor when it lands: a Lookout session makes its next batch right
     /// after a landing and may wait long for an event, and a line is written when its event is read.
     fn restamp(&mut self) -> DateTime<Utc> {
+        if let (false, Some(at)) = (self.stamp_every_line, self.stamped_at) {
+            return at;
+        }
         let now = Utc::now();
-        if now.timestamp_millis() != self.stamped_at_ms {
-            self.stamped_at_ms = now.timestamp_millis();
+        if self.stamped_at.map(|at| at.timestamp_millis()) != Some(now.timestamp_millis()) {
+            self.stamped_at = Some(now);
             self.stamp.ingested = rfc3339(now);
         }
         now
@@ -329,6 +342,28 @@ mod tests {
                 "{ingested} is before its line was added at {added_at}"
             );
         }
+    }
+
+    #[test]
+    fn a_batch_written_in_one_go_stamps_every_line_with_one_time() {
+        let mut batch = lander()
+            .batch(ObjectNaming::Content { tag: "cis" })
+            .stamped_once();
+        batch.push(&record("first", 9));
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        batch.push(&record("second", 9));
+        let (_, objects) = batch.seal();
+        let (_, body) = objects.open.into_values().next().unwrap().into_encoded();
+        let stamps: Vec<String> = crate::ndjson::decode_lines(&body)
+            .unwrap()
+            .iter()
+            .map(|line| {
+                let line: serde_json::Value = serde_json::from_str(line).unwrap();
+                line["event"]["ingested"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(stamps.len(), 2);
+        assert_eq!(stamps[0], stamps[1]);
     }
 
     #[test]
