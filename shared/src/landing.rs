@@ -4,10 +4,10 @@
 //! Callers land a batch *before* they advance a cursor or ask the vendor for more; a failed landing is an error
 //! that says how many events did not land.
 //!
-//! Every batch is put together by one type ([`batch::CompressedBatch`], which compresses each line as it is added)
-//! and every object written by one module ([`object`]), for in-memory batches ([`Lander::land`], a Lookout
-//! session's [`Lander::batch`]) and streamed ones ([`streaming`]) alike: it carries its record count in `x-amz-meta-lines`, and an overwrite never removes a
-//! record that landed before (a re-fetch that returns less keeps the union, reported as
+//! Every batch is put together by one type ([`batch::CompressedBatch`], which compresses each line as it is
+//! added) and every object written by one module ([`object`]), for in-memory batches ([`Lander::land`], a Lookout
+//! session's [`Lander::batch`]) and streamed ones ([`streaming`]) alike: it carries its record count in
+//! `x-amz-meta-lines`, and an overwrite never removes a record that landed before (a re-fetch that returns less keeps the union, reported as
 //! [`LandReport::kept_from_earlier`]). Partition values are validated in [`crate::keys`]; records that do not
 //! fit their own partition land under `_invalid` ([`LandReport::partition_fallbacks`]).
 

@@ -31,7 +31,8 @@ impl GzipNdjson {
         }
     }
 
-    /// Adds one line written by `write` (which must not write a newline).
+    /// Adds one line written by `write`, which must only append to the buffer it is given (it holds lines staged
+    /// before this one) and must not write a newline.
     pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         let start = self.staged.len();
         write(&mut self.staged);

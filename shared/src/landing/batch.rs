@@ -1,5 +1,5 @@
 //! One batch being put together: every record is written and compressed into its partition's object as it is
-//! added, so what a batch holds is its compressed lines (about 150 bytes a record), not the records themselves.
+//! added, so what a batch holds is its compressed lines (a few hundred bytes a record), not the records themselves.
 //! [`super::Lander::land`] builds one from a slice; a collector that gathers a batch over time (Lookout's
 //! session between two flushes) adds to one as events arrive; [`super::streaming::StreamingLanding`] adds to one
 //! and sends full parts on the way.
