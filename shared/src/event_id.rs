@@ -5,7 +5,7 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::members::Members;
+use crate::members::{write_json_str, write_json_value, Members};
 
 /// The id of an event without a vendor id: the first 128 bits of SHA-256 over its canonical JSON, in hex.
 pub fn from_canonical_json(event: &Value) -> String {
@@ -89,7 +89,7 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
+                write_json_str(key, out);
                 out.push(b':');
                 write_canonical(item, out);
             }
@@ -105,7 +105,7 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
+        scalar => write_json_value(scalar, out),
     }
 }
 

@@ -103,9 +103,50 @@ pub fn is_json_text_of(raw: &str, s: &str) -> bool {
     }
 }
 
-/// `s` as a JSON string, escaped as `serde_json` escapes it.
+/// `s` as a JSON string, escaped as `serde_json` escapes it. `serde_json` escapes only the quote, the backslash
+/// and bytes below 0x20, so a string with none of them (most of what records hold: names, ids, addresses) is
+/// copied between quotes in one go, without the per-byte escape machinery.
 pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
-    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+    }
+}
+
+/// `value` as compact JSON, byte for byte what `serde_json` writes, with its strings (keys included) written by
+/// [`write_json_str`].
+pub fn write_json_value(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => write_json_str(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_value(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(key, out);
+                out.push(b':');
+                write_json_value(item, out);
+            }
+            out.push(b'}');
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
+    }
 }
 
 struct Entries<'a>(Vec<(Key<'a>, &'a RawValue)>);
@@ -155,6 +196,28 @@ impl<'de> Deserialize<'de> for Key<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_and_values_are_written_byte_for_byte_as_serde_json_writes_them() {
+        // Every byte below 0x80 alone and inside text, the escapes' neighbours, and text beyond ASCII.
+        let mut strings: Vec<String> = (0u8..0x80)
+            .map(|b| char::from(b).to_string())
+            .flat_map(|c| [c.clone(), format!("ab{c}cd"), format!("{c}{c}")])
+            .collect();
+        strings.extend(["", "é", "日本", "\u{2028}", "😀 x", "a/b", "\u{7f}"].map(String::from));
+        for s in &strings {
+            let mut ours = Vec::new();
+            write_json_str(s, &mut ours);
+            assert_eq!(ours, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        let value = serde_json::json!({
+            "b": [1, -2.5, 1e300, null, true, "x\"y"], "a": {"\n": {}, "é": []},
+            "n": 12345678901234567890u64, "s": strings,
+        });
+        let mut ours = Vec::new();
+        write_json_value(&value, &mut ours);
+        assert_eq!(ours, serde_json::to_vec(&value).unwrap());
+    }
 
     #[test]
     fn members_keep_their_order_and_raw_values() {

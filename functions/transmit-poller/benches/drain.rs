@@ -178,11 +178,11 @@ async fn main() {
         }
         let cpu = tributary_testkit::process::cpu_time();
         let started = Instant::now();
-        let mut gz = GzipNdjson::new(common.gzip_level);
-        for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            gz.push_with(|out| out.extend_from_slice(line));
-        }
-        std::hint::black_box(gz.finish());
+        std::hint::black_box(gzip_bytes(
+            std::slice::from_ref(&lines),
+            common.gzip_level,
+            |line, out| out.extend_from_slice(line),
+        ));
         gzip_time += started.elapsed();
         gzip_cpu += tributary_testkit::process::cpu_time().saturating_sub(cpu);
         first = last;
@@ -210,7 +210,8 @@ async fn main() {
         figures.wall.as_secs_f64() / gzip_time.as_secs_f64()
     );
 
-    gzip_levels(&sample, BATCH);
+    gzip_levels(&sample);
+    id_share(&sample, common.gzip_level);
     guard_costs(&guards, figures.cpu, events).await;
 
     // Give the shared local stack its memory back.
@@ -289,21 +290,71 @@ async fn guard_costs(
     );
 }
 
-/// Bytes and CPU per event of each gzip level over the same landed lines (batches of `batch` events): the figures
-/// behind the default level.
-fn gzip_levels(batches: &[Vec<u8>], batch: u32) {
-    let events = batches.len() as f64 * f64::from(batch);
+/// What `event.id` costs in gzip bytes per event: the same landed lines with and without it. Transmit sends no
+/// event id, so the id is a digest of the event (128 bits), which no compressor can shorten: the part of the
+/// landed bytes beyond the vendor's own that the record shape cannot remove.
+fn id_share(batches: &[Vec<u8>], level: u32) {
+    // The record writer puts `event.id` first in `event`, and a digest is hex: `"id":"…",` ends at the first quote
+    // after the id's opening one, before `"kind"`.
+    const EVENT: &[u8] = b"\"event\":{";
+    const ID: &[u8] = b"\"id\":\"";
+    let without_id = |line: &[u8], out: &mut Vec<u8>| {
+        let id_at = memmem(line, EVENT).map(|at| at + EVENT.len());
+        let id = id_at
+            .filter(|at| line[*at..].starts_with(ID))
+            .and_then(|at| {
+                let close = line[at + ID.len()..].iter().position(|b| *b == b'"')?;
+                Some((at, at + ID.len() + close + 2))
+            });
+        match id {
+            Some((start, end)) => {
+                out.extend_from_slice(&line[..start]);
+                out.extend_from_slice(&line[end..]);
+            }
+            None => out.extend_from_slice(line),
+        }
+    };
+    let events = line_count(batches) as f64;
+    println!(
+        "event.id over {events} landed events (level {level}): {:.1} gzip B/event with it, {:.1} without",
+        gzip_bytes(batches, level, |line, out| out.extend_from_slice(line)) as f64 / events,
+        gzip_bytes(batches, level, without_id) as f64 / events,
+    );
+}
+
+fn memmem(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn lines(batch: &[u8]) -> impl Iterator<Item = &[u8]> {
+    batch.split(|b| *b == b'\n').filter(|l| !l.is_empty())
+}
+
+fn line_count(batches: &[Vec<u8>]) -> usize {
+    batches.iter().map(|batch| lines(batch).count()).sum()
+}
+
+/// The gzip bytes of `batches` of landed lines, each batch one object at `level`, each line as `write` writes it.
+fn gzip_bytes(batches: &[Vec<u8>], level: u32, write: impl Fn(&[u8], &mut Vec<u8>)) -> usize {
+    batches
+        .iter()
+        .map(|batch| {
+            let mut gz = GzipNdjson::new(level);
+            for line in lines(batch) {
+                gz.push_with(|out| write(line, out));
+            }
+            gz.finish().len()
+        })
+        .sum()
+}
+
+/// Bytes and CPU per event of each gzip level over the same landed lines: the figures behind the default level.
+fn gzip_levels(batches: &[Vec<u8>]) {
+    let events = line_count(batches) as f64;
     let mut row = Vec::new();
     for level in [1, 3, 4, 5, 6, 7, 9] {
         let cpu = tributary_testkit::process::cpu_time();
-        let mut bytes = 0usize;
-        for lines in batches {
-            let mut gz = GzipNdjson::new(level);
-            for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                gz.push_with(|out| out.extend_from_slice(line));
-            }
-            bytes += gz.finish().len();
-        }
+        let bytes = gzip_bytes(batches, level, |line, out| out.extend_from_slice(line));
         let ns = tributary_testkit::process::cpu_time()
             .saturating_sub(cpu)
             .as_nanos() as f64

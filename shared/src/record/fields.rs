@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::members::write_json_str;
+use crate::members::{write_json_str, write_json_value};
 
 /// Dotted path → value. Behaves like nested JSON objects: setting a path replaces what was at it (and under it),
 /// sets inside an object value on its way, and replaces a non-object on its way.
@@ -68,7 +68,7 @@ impl EcsFields {
             .filter(|(p, _)| !skip(p.split('.').next().unwrap_or(p)))
             .map(|(p, v)| (*p, v))
             .collect();
-        sorted.sort_unstable_by(|a, b| a.0.split('.').cmp(b.0.split('.')));
+        sorted.sort_unstable_by(|a, b| path_order(a.0, b.0));
         let mut open: Vec<&str> = Vec::new();
         for (path, value) in sorted {
             let (parents, leaf) = match path.rsplit_once('.') {
@@ -92,13 +92,29 @@ impl EcsFields {
             }
             write_json_str(leaf, out);
             out.push(b':');
-            serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
+            write_json_value(value, out);
             out.push(b',');
         }
         for _ in 0..open.len() {
             close(out);
         }
     }
+}
+
+/// The order of two dotted paths part by part, as nested maps hold their keys (`a.b` before `a-b`): their bytes
+/// compared with the dot below every other byte, which is the same order without splitting either path.
+fn path_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let rank = |byte: &u8| {
+        if *byte == b'.' {
+            0
+        } else {
+            u16::from(*byte) + 1
+        }
+    };
+    a.as_bytes()
+        .iter()
+        .map(rank)
+        .cmp(b.as_bytes().iter().map(rank))
 }
 
 /// Ends an object whose last member left a trailing comma.
@@ -197,6 +213,31 @@ mod tests {
             out.pop();
             out.push(b'}');
             assert_eq!(String::from_utf8(out).unwrap(), expected.to_string());
+        }
+    }
+
+    #[test]
+    fn paths_order_part_by_part_as_splitting_them_would() {
+        // Every path of up to four bytes from an alphabet with the dot and a byte on either side of it.
+        let alphabet = ["a", "b", ".", "-", "/"];
+        let mut paths = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = paths
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            paths.extend(longer);
+        }
+        paths.sort();
+        paths.dedup();
+        for a in &paths {
+            for b in &paths {
+                assert_eq!(
+                    path_order(a, b),
+                    a.split('.').cmp(b.split('.')),
+                    "{a:?} {b:?}"
+                );
+            }
         }
     }
 

@@ -6,6 +6,8 @@
 //! never moves itself). So "field absent under the vendor key, ECS field present (and not the other field's
 //! value)" can only mean "moved", and the original is rebuilt without knowing which shape a line has.
 
+use std::sync::OnceLock;
+
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -124,12 +126,6 @@ fn below<'f>(field: &'f str, prefix: &str) -> Option<&'f str> {
     field.strip_prefix(prefix)?.strip_prefix('.')
 }
 
-/// True when `field` is the member `key` of the object at `prefix`. A key with a dot in it is one name, never a
-/// path, so it is no listed field.
-fn is_member(field: &str, prefix: &str, key: &str) -> bool {
-    !key.contains('.') && below(field, prefix) == Some(key)
-}
-
 /// True when the record writes exactly the JSON text `raw` at the ECS field `path`. `timestamp` is the
 /// record's `@timestamp` as written.
 fn carries(record: &Record, path: &str, raw: &str, timestamp: &str) -> bool {
@@ -173,6 +169,74 @@ fn same_json(a: &str, b: &str) -> bool {
     )
 }
 
+/// What a lean line does with the members of one object of the vendor's event, worked out once per vendor from
+/// its [`Move`]s rather than again for every object of every event: the members that move whole, the moves that
+/// take this object's members one by one, and the members that hold fields that move (written member by member
+/// themselves, by their own plan).
+#[derive(Debug)]
+struct ObjectPlan {
+    /// A member's name and the move that takes it whole.
+    whole: Vec<(&'static str, &'static Move)>,
+    /// The moves whose field is this object, each with the names of its members that never move: the others move
+    /// one by one.
+    member_moves: Vec<(&'static Move, &'static [&'static str])>,
+    /// A member's name and the plan of the object it holds.
+    holders: Vec<(&'static str, ObjectPlan)>,
+}
+
+impl ObjectPlan {
+    /// The plan of the object at `prefix` (`""` for the event).
+    fn of(moves: &'static [Move], prefix: &str) -> ObjectPlan {
+        ObjectPlan {
+            whole: moves
+                .iter()
+                .filter(|m| m.members.is_none())
+                .filter_map(|m| Some((below(m.field, prefix).filter(|f| !f.contains('.'))?, m)))
+                .collect(),
+            member_moves: moves
+                .iter()
+                .filter(|m| m.field == prefix)
+                .filter_map(|m| Some((m, m.members?)))
+                .collect(),
+            holders: holders(moves, prefix)
+                .into_iter()
+                .map(|name| {
+                    let path = if prefix.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{prefix}.{name}")
+                    };
+                    (name, ObjectPlan::of(moves, &path))
+                })
+                .collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.whole.is_empty() && self.member_moves.is_empty() && self.holders.is_empty()
+    }
+
+    /// The plan of the event of `vendor` (moving nothing for a vendor not listed).
+    fn of_vendor(vendor: &str) -> &'static ObjectPlan {
+        static PLANS: OnceLock<Vec<(&'static str, ObjectPlan)>> = OnceLock::new();
+        static NONE: ObjectPlan = ObjectPlan {
+            whole: Vec::new(),
+            member_moves: Vec::new(),
+            holders: Vec::new(),
+        };
+        PLANS
+            .get_or_init(|| {
+                MOVES
+                    .iter()
+                    .map(|(vendor, moves)| (*vendor, ObjectPlan::of(moves, "")))
+                    .collect()
+            })
+            .iter()
+            .find(|(v, _)| *v == vendor)
+            .map_or(&NONE, |(_, plan)| plan)
+    }
+}
+
 /// Writes the vendor key of a lean record: `original` without the members that moved (`original` as it stands
 /// when it is not an object).
 pub(super) fn write_vendor_object(
@@ -187,17 +251,15 @@ pub(super) fn write_vendor_object(
     };
     let lean = Lean {
         record,
-        moves: moves(record.vendor),
         timestamp,
         event: &event,
     };
-    lean.write_object(&event, "", out);
+    lean.write_object(&event, ObjectPlan::of_vendor(record.vendor), out);
 }
 
 /// One lean record's vendor object being written.
 struct Lean<'r, 'a> {
     record: &'r Record,
-    moves: &'static [Move],
     timestamp: &'r str,
     event: &'r Members<'a>,
 }
@@ -213,45 +275,40 @@ struct MemberMove<'r, 'a> {
 }
 
 impl<'r, 'a> Lean<'r, 'a> {
-    /// Writes the object at `prefix` (`""` for the event) without its moved members, rewriting the objects that
-    /// hold moved fields the same way.
-    fn write_object(&self, members: &Members<'_>, prefix: &str, out: &mut Vec<u8>) {
-        let whole: Vec<&Move> = self
-            .moves
+    /// Writes an object of the event by its plan: without its moved members, rewriting the objects that hold moved
+    /// fields the same way.
+    fn write_object(&self, members: &Members<'_>, plan: &ObjectPlan, out: &mut Vec<u8>) {
+        let member_moves: Vec<MemberMove<'r, 'a>> = plan
+            .member_moves
             .iter()
-            .filter(|m| {
-                m.members.is_none() && below(m.field, prefix).is_some_and(|f| !f.contains('.'))
+            .map(|&(m, except)| MemberMove {
+                m,
+                except,
+                carried: self.record.ecs.get(m.ecs),
+                other: m
+                    .unless_same_as
+                    .and_then(|other| vendor_value(self.event, other, None))
+                    .and_then(|other| Members::parse(other.get()).ok()),
             })
             .collect();
-        let member_moves: Vec<MemberMove<'r, 'a>> = self
-            .moves
-            .iter()
-            .filter(|m| m.field == prefix)
-            .filter_map(|m| {
-                Some(MemberMove {
-                    m,
-                    except: m.members?,
-                    carried: self.record.ecs.get(m.ecs),
-                    other: m
-                        .unless_same_as
-                        .and_then(|other| vendor_value(self.event, other, None))
-                        .and_then(|other| Members::parse(other.get()).ok()),
-                })
-            })
-            .collect();
-        let holders = holders(self.moves, prefix);
         // A key the vendor gave twice (in any spelling: `ip` and `\u0069p` are one key) stays as given, both
-        // times: readers take its last value, and moving one copy would leave the other to stand for it.
-        let twice = given_twice(members);
+        // times: readers take its last value, and moving one copy would leave the other to stand for it. Where
+        // nothing moves, nothing needs the check.
+        let twice = if plan.is_empty() {
+            Vec::new()
+        } else {
+            given_twice(members)
+        };
         out.push(b'{');
         let mut first = true;
         for (key, value) in members.iter() {
             let name = key.as_str();
-            let once = !twice.contains(&name);
+            let once = twice.binary_search(&name).is_err();
             let moved = once
-                && (whole
+                && (plan
+                    .whole
                     .iter()
-                    .any(|m| self.moves_whole(m, prefix, name, value))
+                    .any(|(member, m)| *member == name && self.moves_whole(m, value))
                     || member_moves
                         .iter()
                         .any(|mm| self.moves_member(mm, name, value)));
@@ -264,22 +321,22 @@ impl<'r, 'a> Lean<'r, 'a> {
             first = false;
             key.write_json(out);
             out.push(b':');
-            let inner = (once && holders.contains(&name))
-                .then(|| Members::parse(value.get()).ok())
-                .flatten();
+            let inner = plan
+                .holders
+                .iter()
+                .find(|(holder, _)| once && *holder == name)
+                .and_then(|(_, inner_plan)| Some((Members::parse(value.get()).ok()?, inner_plan)));
             match inner {
-                Some(inner) if prefix.is_empty() => self.write_object(&inner, name, out),
-                Some(inner) => self.write_object(&inner, &format!("{prefix}.{name}"), out),
+                Some((inner, inner_plan)) => self.write_object(&inner, inner_plan, out),
                 None => out.extend_from_slice(value.get().as_bytes()),
             }
         }
         out.push(b'}');
     }
 
-    /// True when the member `key` of the object at `prefix` is the field `m` moves, and ECS carries it.
-    fn moves_whole(&self, m: &Move, prefix: &str, key: &str, value: &RawValue) -> bool {
-        is_member(m.field, prefix, key)
-            && carries(self.record, m.ecs, value.get(), self.timestamp)
+    /// True when ECS carries the vendor field `m` moves whole, holding `value`.
+    fn moves_whole(&self, m: &Move, value: &RawValue) -> bool {
+        carries(self.record, m.ecs, value.get(), self.timestamp)
             && !m
                 .unless_same_as
                 .and_then(|other| vendor_value(self.event, other, None))
@@ -333,17 +390,30 @@ fn holders(moves: &[Move], prefix: &str) -> Vec<&'static str> {
     holders
 }
 
-/// The keys `members` gives more than once (decoded: `ip` and `\u0069p` are one key).
+/// The keys `members` gives more than once (decoded: `ip` and `\u0069p` are one key), sorted for a binary search.
+/// Found by sorting a hash of each key with it: keys can be equal only where their hashes are, so strings are
+/// compared only there (for most objects, nowhere), and hostile input with colliding hashes still costs a sort.
 fn given_twice<'m>(members: &'m Members<'_>) -> Vec<&'m str> {
-    let mut keys: Vec<&str> = members.iter().map(|(key, _)| key.as_str()).collect();
+    let mut keys: Vec<(u64, &str)> = members
+        .iter()
+        .map(|(key, _)| (fnv1a(key.as_str()), key.as_str()))
+        .collect();
     keys.sort_unstable();
     let mut twice: Vec<&str> = keys
         .windows(2)
         .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
+        .map(|w| w[0].1)
         .collect();
+    twice.sort_unstable();
     twice.dedup();
     twice
+}
+
+/// The 64-bit FNV-1a hash of `text`: cheap for the short keys of an event.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The vendor's event from a landed record line of either shape: the vendor key, with the moved fields taken
@@ -448,11 +518,29 @@ mod tests {
     }
 
     #[test]
+    fn keys_given_twice_are_found_in_any_spelling_and_only_those() {
+        let members = Members::parse(
+            r#"{"ip":1,"a":2,"\u0069p":3,"b":4,"a":5,"a":6,"ab":7,"ba":8,"":9,"":10}"#,
+        )
+        .unwrap();
+        assert_eq!(given_twice(&members), ["", "a", "ip"]);
+        let once = Members::parse(r#"{"x":1,"y":2,"xy":3,"yx":4}"#).unwrap();
+        assert!(given_twice(&once).is_empty());
+    }
+
+    #[test]
     fn paths_name_members_never_keys_with_dots() {
-        assert!(is_member("event.action", "event", "action"));
-        assert!(is_member("geo", "", "geo"));
-        assert!(!is_member("event.action", "", "event.action"));
         let easysend = moves("easysend");
+        let whole =
+            |plan: &ObjectPlan| plan.whole.iter().map(|(name, _)| *name).collect::<Vec<_>>();
+        let event = ObjectPlan::of_vendor("easysend");
+        assert!(whole(event).contains(&"geo"));
+        let (_, inner) = event
+            .holders
+            .iter()
+            .find(|(name, _)| *name == "event")
+            .unwrap();
+        assert_eq!(whole(inner), ["action"]);
         assert_eq!(
             holders(easysend, ""),
             [

@@ -5,7 +5,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{lean, rfc3339, rfc3339_into, LineStamp, Record, Shape, ECS_VERSION};
-use crate::members::write_json_str;
+use crate::members::{write_json_str, write_json_value};
 
 /// Top-level names the record writes itself; an ECS field of these names is not written.
 const RESERVED: &[&str] = &["event", "ecs", "@timestamp", "tributary"];
@@ -100,7 +100,7 @@ pub(super) fn write(r: &Record, stamp: &LineStamp, out: &mut Vec<u8>) {
 fn write_member(name: &str, value: &Value, out: &mut Vec<u8>) {
     write_json_str(name, out);
     out.push(b':');
-    serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
+    write_json_value(value, out);
 }
 
 /// `,"name":["a","b"]`, or nothing for no names.
