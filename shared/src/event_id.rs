@@ -5,7 +5,7 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::members::{write_json_str, write_json_value, Members};
+use crate::members::{write_json_value_sorted, Members};
 
 /// The id of an event without a vendor id: the first 128 bits of SHA-256 over its canonical JSON, in hex.
 pub fn from_canonical_json(event: &Value) -> String {
@@ -80,33 +80,7 @@ pub fn digest_u128(bytes: &[u8]) -> u128 {
 /// Canonical JSON: object keys sorted bytewise at every level (explicitly, so it does not depend on how
 /// `serde_json` stores maps), numbers and strings as `serde_json` writes them.
 pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_str(key, out);
-                out.push(b':');
-                write_canonical(item, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        scalar => write_json_value(scalar, out),
-    }
+    write_json_value_sorted(value, out);
 }
 
 #[cfg(test)]

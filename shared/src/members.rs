@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 /// A member's key. `Plain` when the key had no escape sequences, so its text between the quotes *is* the key and
 /// can be written back as it stands; `Decoded` when it had some.
@@ -119,8 +120,16 @@ pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
 
 /// `value` as compact JSON, byte for byte what `serde_json` writes, with its strings (keys included) written by
 /// [`write_json_str`].
-pub fn write_json_value(value: &serde_json::Value, out: &mut Vec<u8>) {
-    use serde_json::Value;
+pub fn write_json_value(value: &Value, out: &mut Vec<u8>) {
+    write_value(value, false, out);
+}
+
+/// [`write_json_value`] with object keys sorted bytewise at every level, whatever order the map holds them in.
+pub fn write_json_value_sorted(value: &Value, out: &mut Vec<u8>) {
+    write_value(value, true, out);
+}
+
+fn write_value(value: &Value, sort_keys: bool, out: &mut Vec<u8>) {
     match value {
         Value::String(s) => write_json_str(s, out),
         Value::Array(items) => {
@@ -129,24 +138,35 @@ pub fn write_json_value(value: &serde_json::Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_json_value(item, out);
+                write_value(item, sort_keys, out);
             }
             out.push(b']');
         }
-        Value::Object(map) => {
-            out.push(b'{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_str(key, out);
-                out.push(b':');
-                write_json_value(item, out);
-            }
-            out.push(b'}');
+        Value::Object(map) if sort_keys => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            write_object(entries.into_iter(), sort_keys, out);
         }
+        Value::Object(map) => write_object(map.iter(), sort_keys, out),
         scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to a Vec cannot fail"),
     }
+}
+
+fn write_object<'v>(
+    entries: impl Iterator<Item = (&'v String, &'v Value)>,
+    sort_keys: bool,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'{');
+    for (i, (key, item)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_str(key, out);
+        out.push(b':');
+        write_value(item, sort_keys, out);
+    }
+    out.push(b'}');
 }
 
 struct Entries<'a>(Vec<(Key<'a>, &'a RawValue)>);
