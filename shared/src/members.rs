@@ -108,13 +108,19 @@ pub fn is_json_text_of(raw: &str, s: &str) -> bool {
 /// and bytes below 0x20, so a string with none of them (most of what records hold: names, ids, addresses) is
 /// copied between quotes in one go, without the per-byte escape machinery.
 pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    write_json_str_contents(s, out);
+    out.push(b'"');
+}
+
+/// What [`write_json_str`] writes between the quotes. Escapes are per character, so the contents of two strings
+/// written one after the other are the contents of the two joined.
+pub fn write_json_str_contents(s: &str, out: &mut Vec<u8>) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
         out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
     } else {
-        serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+        let quoted = serde_json::to_vec(s).expect("serializing a string cannot fail");
+        out.extend_from_slice(&quoted[1..quoted.len() - 1]);
     }
 }
 
@@ -229,6 +235,16 @@ mod tests {
             let mut ours = Vec::new();
             write_json_str(s, &mut ours);
             assert_eq!(ours, serde_json::to_vec(s).unwrap(), "{s:?}");
+            // Contents written one after the other are the contents of the joined string.
+            let mut joined = vec![b'"'];
+            write_json_str_contents(s, &mut joined);
+            write_json_str_contents("\".\n", &mut joined);
+            joined.push(b'"');
+            assert_eq!(
+                joined,
+                serde_json::to_vec(&format!("{s}\".\n")).unwrap(),
+                "{s:?}"
+            );
         }
         let value = serde_json::json!({
             "b": [1, -2.5, 1e300, null, true, "x\"y"], "a": {"\n": {}, "é": []},

@@ -117,7 +117,7 @@ impl Record {
             outcome: Outcome::Unknown,
             created: None,
             event_extra: Vec::new(),
-            ecs: EcsFields::default(),
+            ecs: EcsFields::with_capacity(8),
             original,
             provenance: Map::new(),
             operator_provenance: Vec::new(),

@@ -175,5 +175,5 @@ pub(crate) fn request_digest(protocol: &str, meta: &str, body: &[u8]) -> String 
     hasher.update(meta.as_bytes());
     hasher.update([0]);
     hasher.update(body);
-    hex::encode(&hasher.finalize()[..16])
+    tributary_shared::event_id::finish_digest_hex(hasher)
 }

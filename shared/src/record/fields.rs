@@ -12,6 +12,12 @@ use crate::members::{write_json_str, write_json_value};
 pub struct EcsFields(Vec<(&'static str, Value)>);
 
 impl EcsFields {
+    /// Room for `fields` paths: a record sets a handful, and growing the list one step at a time costs a
+    /// reallocation per step.
+    pub fn with_capacity(fields: usize) -> Self {
+        EcsFields(Vec::with_capacity(fields))
+    }
+
     pub fn set(&mut self, path: &'static str, value: Value) {
         if let Some(at) = self.0.iter().position(|(p, _)| *p == path) {
             self.0[at].1 = value;

@@ -5,7 +5,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{lean, rfc3339, rfc3339_into, LineStamp, Record, Shape, ECS_VERSION};
-use crate::members::{write_json_str, write_json_value};
+use crate::members::{write_json_str, write_json_str_contents, write_json_value};
 
 /// Top-level names the record writes itself; an ECS field of these names is not written.
 const RESERVED: &[&str] = &["event", "ecs", "@timestamp", "tributary"];
@@ -32,7 +32,7 @@ pub(super) fn write(r: &Record, stamp: &LineStamp, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"module\":");
     write_json_str(r.vendor, out);
     out.extend_from_slice(b",\"dataset\":");
-    write_json_str(&format!("{}.{}", r.vendor, r.event_type), out);
+    write_dataset(r.vendor, &r.event_type, out);
     if let Some(action) = &r.action {
         out.extend_from_slice(b",\"action\":");
         write_json_str(action, out);
@@ -101,6 +101,15 @@ fn write_member(name: &str, value: &Value, out: &mut Vec<u8>) {
     write_json_str(name, out);
     out.push(b':');
     write_json_value(value, out);
+}
+
+/// `"<vendor>.<event type>"`, without building the text first (one allocation per line).
+fn write_dataset(vendor: &str, event_type: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    write_json_str_contents(vendor, out);
+    out.push(b'.');
+    write_json_str_contents(event_type, out);
+    out.push(b'"');
 }
 
 /// `,"name":["a","b"]`, or nothing for no names.
