@@ -7,9 +7,10 @@
 //! Every batch is put together by one type ([`batch::CompressedBatch`], which compresses each line as it is
 //! added) and every object written by one module ([`object`]), for in-memory batches ([`Lander::land`], a Lookout
 //! session's [`Lander::batch`]) and streamed ones ([`streaming`]) alike: it carries its record count in
-//! `x-amz-meta-lines`, and an overwrite never removes a record that landed before (a re-fetch that returns less keeps the union, reported as
-//! [`LandReport::kept_from_earlier`]). Partition values are validated in [`crate::keys`]; records that do not
-//! fit their own partition land under `_invalid` ([`LandReport::partition_fallbacks`]).
+//! `x-amz-meta-lines`, and an overwrite never removes a record that landed before (a re-fetch that returns less
+//! keeps the union, reported as [`LandReport::kept_from_earlier`]). Partition values are validated in
+//! [`crate::keys`]; records that do not fit their own partition land under `_invalid`
+//! ([`LandReport::partition_fallbacks`]).
 
 pub mod batch;
 mod earlier;

@@ -3,7 +3,8 @@
 //! collection run, in the record shape `TRIBUTARY_RECORD_SHAPE` names (lean by default).
 //! Prints events/s, CPU ns/event and peak RSS of this process (the simulator runs as a process
 //! of its own so only the poller is measured), then the time to gzip the same NDJSON alone: the
-//! floor for this work, and the raw and gzip bytes per event landed, next to the vendor's own bytes gzipped alone.
+//! floor for this work, and the raw and gzip bytes per event landed, next to the vendor's own bytes gzipped alone;
+//! the gzip bytes of each level, and of the landed lines without `event.id` (what the id costs).
 //! Last, what the guards of the destructive read cost on their own: the pre-flight write
 //! (once per run) and the in-flight mark (one state write per batch), in CPU per event at this batch size.
 //!
