@@ -108,7 +108,21 @@ mod tests {
             r#"{}"#,
             r#"{"ctl":"tab\there","slash":"a\/b","big":-9223372036854775808}"#,
         ];
-        for text in events {
+        // Nested deep, within the parser's limit.
+        let deep_objects = format!(
+            r#"{{"z":1,{}"x":1,"x":"\u0032"{}}}"#,
+            r#""a":{"#.repeat(60),
+            "}".repeat(60)
+        );
+        let deep_arrays = format!(
+            r#"{{"z":1,"a":{}{{"b":1.0,"a":2}}{}}}"#,
+            "[".repeat(60),
+            "]".repeat(60)
+        );
+        for text in events
+            .into_iter()
+            .chain([deep_objects.as_str(), deep_arrays.as_str()])
+        {
             let value: Value = serde_json::from_str(text).unwrap();
             let members = Members::parse(text).unwrap();
             assert_eq!(
@@ -116,6 +130,103 @@ mod tests {
                 from_canonical_json(&value),
                 "{text}"
             );
+        }
+    }
+
+    /// Random nested objects with keys given twice (in two spellings) in nested objects, escaped and plain strings,
+    /// numbers the parser rewrites and spacing around keys, values and elements: the id from members is the id
+    /// from the parsed value. Top-level keys are distinct, so the members are read one by one rather than parsed
+    /// whole, as an event with a key given twice is.
+    #[test]
+    fn random_nested_events_get_the_id_of_their_parsed_value() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut text = String::new();
+            random_object(&mut next, 4, true, &mut text);
+            let value: Value = serde_json::from_str(&text).unwrap();
+            let members = Members::parse(&text).unwrap();
+            assert_eq!(
+                from_members(&members).unwrap(),
+                from_canonical_json(&value),
+                "{text}"
+            );
+        }
+    }
+
+    fn random_object(next: &mut impl FnMut() -> u64, depth: usize, top: bool, out: &mut String) {
+        const KEYS: &[&str] = &[
+            r#""a""#,
+            r#""b""#,
+            r#""\u0061""#,
+            r#""ab""#,
+            r#""a b""#,
+            r#""é""#,
+            r#""\u00e9""#,
+            r#""""#,
+        ];
+        const SPACES: &[&str] = &["", "", " ", "\n  "];
+        out.push('{');
+        for i in 0..next() % 6 {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(SPACES[next() as usize % SPACES.len()]);
+            if top {
+                out.push_str(&format!(r#""k{i}""#));
+            } else {
+                out.push_str(KEYS[next() as usize % KEYS.len()]);
+            }
+            out.push_str(SPACES[next() as usize % SPACES.len()]);
+            out.push(':');
+            out.push_str(SPACES[next() as usize % SPACES.len()]);
+            random_value(next, depth, out);
+            out.push_str(SPACES[next() as usize % SPACES.len()]);
+        }
+        out.push('}');
+    }
+
+    fn random_value(next: &mut impl FnMut() -> u64, depth: usize, out: &mut String) {
+        const SCALARS: &[&str] = &[
+            r#""plain""#,
+            r#""esc\"aped""#,
+            r#""\u00e9""#,
+            r#""é""#,
+            r#""tab\there""#,
+            r#""a\/b""#,
+            r#""""#,
+            "0",
+            "-7",
+            "1.50",
+            "1e3",
+            "-0",
+            "0.1e-2",
+            "12345678901234567890",
+            "-9223372036854775808",
+            "123456789012345678",
+            "true",
+            "false",
+            "null",
+        ];
+        let nests = if depth == 0 { 0 } else { 2 };
+        match next() % (4 + nests) {
+            4 => random_object(next, depth - 1, false, out),
+            5 => {
+                out.push('[');
+                for i in 0..next() % 4 {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    random_value(next, depth - 1, out);
+                }
+                out.push(']');
+            }
+            _ => out.push_str(SCALARS[next() as usize % SCALARS.len()]),
         }
     }
 

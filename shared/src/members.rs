@@ -116,12 +116,40 @@ pub fn write_json_str(s: &str, out: &mut Vec<u8>) {
 /// What [`write_json_str`] writes between the quotes. Escapes are per character, so the contents of two strings
 /// written one after the other are the contents of the two joined.
 pub fn write_json_str_contents(s: &str, out: &mut Vec<u8>) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.extend_from_slice(s.as_bytes());
     } else {
         let quoted = serde_json::to_vec(s).expect("serializing a string cannot fail");
         out.extend_from_slice(&quoted[1..quoted.len() - 1]);
     }
+}
+
+/// True when `bytes` hold a byte `serde_json` escapes in a string: the quote, the backslash or one below 0x20.
+/// Checked eight bytes at a time with word arithmetic, the short tail padded with spaces (which need no escape):
+/// most record strings are shorter than a vector block and hold no such byte, and testing them byte by byte was
+/// the larger part of writing them.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether some byte of `word` is below `n` (n ≤ 128). The lowest such byte gets its high bit set, as no borrow
+    // reaches it from below; borrows start only at such a byte, so bytes above it can be wrong but never make
+    // the answer wrong; and a byte at 0x80 or above is masked out by `!word`.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH != 0;
+    let escaped = |word: u64| {
+        below(word, 0x20)
+            | below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1)
+    };
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        if escaped(u64::from_le_bytes(word.try_into().expect("8 bytes"))) {
+            return true;
+        }
+    }
+    let tail = words.remainder();
+    let mut last = [b' '; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    escaped(u64::from_le_bytes(last))
 }
 
 /// `value` as compact JSON, byte for byte what `serde_json` writes, with its strings (keys included) written by
@@ -148,7 +176,9 @@ fn write_value(value: &Value, sort_keys: bool, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::Object(map) if sort_keys => {
+        // A `serde_json` map keeps its keys sorted unless a crate in the build turns `preserve_order` on: checked
+        // here rather than assumed, and sorted only when they are not.
+        Value::Object(map) if sort_keys && !map.keys().is_sorted() => {
             let mut entries: Vec<_> = map.iter().collect();
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             write_object(entries.into_iter(), sort_keys, out);
@@ -222,6 +252,25 @@ impl<'de> Deserialize<'de> for Key<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every byte value at every place of strings up to 17 bytes long, among fillers on both sides of each
+    /// boundary the word test uses: it finds exactly the bytes a byte-by-byte test finds.
+    #[test]
+    fn the_escape_test_finds_exactly_the_bytes_serde_json_escapes() {
+        let naive = |bytes: &[u8]| bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        for filler in [0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xa0, 0xdc, 0xff] {
+            for len in 1..=17 {
+                for at in 0..len {
+                    for byte in 0..=255u8 {
+                        let mut bytes = vec![filler; len];
+                        bytes[at] = byte;
+                        assert_eq!(needs_escape(&bytes), naive(&bytes), "{bytes:?}");
+                    }
+                }
+            }
+        }
+        assert!(!needs_escape(&[]));
+    }
 
     #[test]
     fn strings_and_values_are_written_byte_for_byte_as_serde_json_writes_them() {

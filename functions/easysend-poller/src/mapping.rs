@@ -173,18 +173,15 @@ pub fn to_record(raw: &[u8], log: ParsedLog, provenance: &Provenance<'_>) -> Rec
         }
     }
     record = record.with_field("user_agent", user_agent);
-    if let Some(Value::Object(label)) = log.remove("label") {
-        let labels: Map<String, Value> = label
-            .into_iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                (k, Value::String(text))
-            })
-            .collect();
+    if let Some(Value::Object(mut labels)) = log.remove("label") {
+        // Changed where they stand: most labels are strings already, and rebuilding the map would allocate its
+        // nodes again and free the old ones.
+        labels.retain(|_, v| !v.is_null());
+        for v in labels.values_mut() {
+            if !v.is_string() {
+                *v = Value::String(v.to_string());
+            }
+        }
         record = record.with_field("labels", Value::Object(labels));
     }
     record
