@@ -10,6 +10,7 @@
 //! One deliberate difference: the standard drops a block without `data`, but Lookout's
 //! `event:reconnect` / `event:end` blocks carry none, so every non-empty block is a frame.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use memchr::memchr2;
@@ -179,11 +180,11 @@ impl Parser {
                     self.frame.data.push('\n');
                 }
                 self.frame.has_data = true;
-                self.frame.data.push_str(&String::from_utf8_lossy(value));
+                self.frame.data.push_str(&text(value));
             }
-            b"event" => self.frame.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"event" => self.frame.event = Some(text(value).into_owned()),
             b"id" if !value.contains(&0) => {
-                self.frame.id = Some(String::from_utf8_lossy(value).into_owned());
+                self.frame.id = Some(text(value).into_owned());
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 self.frame.retry = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
@@ -191,6 +192,16 @@ impl Parser {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// `bytes` as text, invalid UTF-8 replaced with U+FFFD as the standard's decoder replaces it. Checked with
+/// `str::from_utf8` first, which skips ASCII a word at a time where `from_utf8_lossy` reads it byte by byte: a
+/// session's data lines are nearly all ASCII and valid.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -319,6 +330,17 @@ mod tests {
     fn keeps_multibyte_text_split_across_chunks() {
         let input = "event:events\ndata:{\"n\":\"Zoë ✓\"}\n\n".as_bytes();
         assert_eq!(parse_every_split(input)[0].data, "{\"n\":\"Zoë ✓\"}");
+    }
+
+    /// Bytes that are not UTF-8 become U+FFFD, one per maximal bad sequence, as the standard's decoder makes
+    /// them; the valid text around them is kept.
+    #[test]
+    fn invalid_utf8_is_replaced_and_the_text_around_it_kept() {
+        let input = b"event:ev\xffents\nid:7\xc3\ndata:{\"n\":\"Zo\xc3\xab \xe2\x9c\"}\n\n";
+        let frames = parse_every_split(input);
+        assert_eq!(frames[0].event.as_deref(), Some("ev\u{fffd}ents"));
+        assert_eq!(frames[0].id.as_deref(), Some("7\u{fffd}"));
+        assert_eq!(frames[0].data, "{\"n\":\"Zoë \u{fffd}\"}");
     }
 
     #[test]
