@@ -70,7 +70,9 @@ pub fn digest_hex(bytes: &[u8]) -> String {
 pub fn finish_digest_hex(hasher: Sha256) -> String {
     let mut text = [0; 32];
     hex::encode_to_slice(&hasher.finalize()[..16], &mut text).expect("16 bytes are 32 hex digits");
-    String::from_utf8_lossy(&text).into_owned()
+    std::str::from_utf8(&text)
+        .expect("hex digits are ASCII")
+        .to_owned()
 }
 
 /// The first 128 bits of SHA-256 of `bytes` as a number: for sets of ids held in memory (16 bytes each).

@@ -300,7 +300,7 @@ fn id_share(batches: &[Vec<u8>], level: u32) {
     const EVENT: &[u8] = b"\"event\":{";
     const ID: &[u8] = b"\"id\":\"";
     let without_id = |line: &[u8], out: &mut Vec<u8>| {
-        let id_at = memmem(line, EVENT).map(|at| at + EVENT.len());
+        let id_at = memchr::memmem::find(line, EVENT).map(|at| at + EVENT.len());
         let id = id_at
             .filter(|at| line[*at..].starts_with(ID))
             .and_then(|at| {
@@ -321,10 +321,6 @@ fn id_share(batches: &[Vec<u8>], level: u32) {
         gzip_bytes(batches, level, |line, out| out.extend_from_slice(line)) as f64 / events,
         gzip_bytes(batches, level, without_id) as f64 / events,
     );
-}
-
-fn memmem(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 fn lines(batch: &[u8]) -> impl Iterator<Item = &[u8]> {

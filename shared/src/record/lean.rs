@@ -324,7 +324,8 @@ impl<'r, 'a> Lean<'r, 'a> {
             let inner = plan
                 .holders
                 .iter()
-                .find(|(holder, _)| once && *holder == name)
+                .filter(|_| once)
+                .find(|(holder, _)| *holder == name)
                 .and_then(|(_, inner_plan)| Some((Members::parse(value.get()).ok()?, inner_plan)));
             match inner {
                 Some((inner, inner_plan)) => self.write_object(&inner, inner_plan, out),
