@@ -188,7 +188,8 @@ impl Lander {
 
     /// Lands `records` (split by partition) and `unparsed` (under `_unparsed`, by ingestion hour). Either every
     /// object is written, or the error says how many events did not land; objects that did land are harmless
-    /// because a retry rewrites them under the same keys.
+    /// because a retry rewrites them under the same keys. Object names follow the order of `records`; the lines
+    /// within an object are grouped by subject ([`batch::CompressedBatch::push_grouped`]), which compresses better.
     pub async fn land(
         &self,
         records: &[Record],
@@ -305,9 +306,7 @@ impl Lander {
         naming: ObjectNaming<'_>,
     ) -> Objects {
         let mut batch = self.batch(naming).stamped_once();
-        for record in records {
-            batch.push(record);
-        }
+        batch.push_grouped(records);
         for item in unparsed {
             batch.push_unparsed(item);
         }

@@ -8,7 +8,7 @@
 //! object (a digest) is worked out as the ids arrive and fixed when the batch is sealed, so it is the same
 //! whichever way the batch was put together.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -128,14 +128,57 @@ impl CompressedBatch {
     /// [`Self::push`], handing back the object it went to (and the lander to send its parts with).
     pub(super) fn add_record(&mut self, record: &Record) -> (&Lander, &mut ObjectWriter) {
         self.restamp();
+        let partition = self.count(record);
+        self.add(partition, self.scheme, &record.id, |out, stamp| {
+            record.to_line(out, stamp)
+        })
+    }
+
+    /// Adds records held all at once, for [`Lander::land`]: objects are named as if the records were added in the
+    /// order given (so a batch landed again, by this version or an earlier one, keeps its keys), but each
+    /// object's lines are written grouped by [`subject`]. One user's events share ids, device and application;
+    /// grouped, these repeat within the compressor's window and compress away. Groups follow the order their
+    /// subjects first appear in, and a group's lines the order given, so one user's events still read in the
+    /// vendor's order.
+    pub(super) fn push_grouped(&mut self, records: &[Record]) {
+        self.restamp();
+        let scheme = self.scheme;
+        let partitions: Vec<Partition> = records
+            .iter()
+            .map(|record| {
+                let partition = self.count(record);
+                self.name(&partition, scheme, &record.id);
+                partition
+            })
+            .collect();
+        // Subjects in the order they first appear, so an object still reads roughly in the vendor's order.
+        let mut groups: HashMap<Option<&str>, u32> = HashMap::new();
+        let group: Vec<u32> = records
+            .iter()
+            .map(|record| {
+                let next = groups.len() as u32;
+                *groups.entry(subject(record)).or_insert(next)
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        // Stable: records of one subject stay in the order given.
+        order.sort_by_key(|&at| group[at]);
+        for at in order {
+            let record = &records[at];
+            self.write(&partitions[at], &record.id, |out, stamp| {
+                record.to_line(out, stamp)
+            });
+        }
+    }
+
+    /// The partition of `record`, counted.
+    fn count(&mut self, record: &Record) -> Partition {
         let partition = Partition::for_event(record.vendor, &record.event_type, record.timestamp);
         if partition.is_fallback() {
             self.partition_fallbacks += 1;
         }
         self.events += 1;
-        self.add(partition, self.scheme, &record.id, |out, stamp| {
-            record.to_line(out, stamp)
-        })
+        partition
     }
 
     /// [`Self::push_unparsed`], handing back the object it went to (and the lander to send its parts with).
@@ -181,11 +224,17 @@ impl CompressedBatch {
         id: &str,
         write: impl FnOnce(&mut Vec<u8>, &LineStamp),
     ) -> (&Lander, &mut ObjectWriter) {
+        self.name(&partition, scheme, id);
+        self.write(&partition, id, write)
+    }
+
+    /// Counts `id` towards its partition's object name, opening the object for its first line. Names depend on
+    /// the order ids are counted in, never on the order lines are written.
+    fn name(&mut self, partition: &Partition, scheme: Scheme, id: &str) {
         let lander = &self.lander;
-        let stamp = &self.stamp;
         let tag = &self.tag;
         let part_bytes = self.part_bytes;
-        let pending = self.open.entry(partition).or_insert_with_key(|partition| {
+        if !self.open.contains_key(partition) {
             // A name from all ids is only known when the batch is sealed; the others are known now.
             let (key, ids) = match scheme {
                 Scheme::Content | Scheme::Once => (String::new(), Some(Sha256::new())),
@@ -202,14 +251,29 @@ impl CompressedBatch {
             if scheme == Scheme::Once {
                 object = object.written_once();
             }
-            Pending { object, ids }
-        });
+            self.open.insert(partition.clone(), Pending { object, ids });
+        }
+        let pending = self.open.get_mut(partition).expect("opened above");
         if let Some(ids) = &mut pending.ids {
             ids.update(id.as_bytes());
             ids.update(b"\n");
         }
+    }
+
+    /// Writes one line into the object [`Self::name`] opened for its partition.
+    fn write(
+        &mut self,
+        partition: &Partition,
+        id: &str,
+        write: impl FnOnce(&mut Vec<u8>, &LineStamp),
+    ) -> (&Lander, &mut ObjectWriter) {
+        let stamp = &self.stamp;
+        let pending = self
+            .open
+            .get_mut(partition)
+            .expect("a line is written only to an object named first");
         pending.object.push(id, |out| write(out, stamp));
-        (lander, &mut pending.object)
+        (&self.lander, &mut pending.object)
     }
 
     /// The objects with their final names, ready to be written.
@@ -246,6 +310,18 @@ impl CompressedBatch {
             pending.object.abort(&self.lander).await;
         }
     }
+}
+
+/// ECS fields that say whom or what an event is about, most telling first: the user, else the device, else the
+/// address it came from.
+const SUBJECT_FIELDS: [&str; 4] = ["user.id", "host.id", "user.email", "source.ip"];
+
+/// What [`CompressedBatch::push_grouped`] groups lines by: the first of [`SUBJECT_FIELDS`] the record holds as
+/// text. Records with none make one group of their own.
+fn subject(record: &Record) -> Option<&str> {
+    SUBJECT_FIELDS
+        .iter()
+        .find_map(|path| record.ecs.get(path)?.as_str())
 }
 
 #[cfg(test)]
@@ -373,18 +449,121 @@ mod tests {
         for id in &ids {
             batch.push(&record(id, 9));
         }
-        let (_, objects) = batch.seal();
-        let (_, body) = objects.open.into_values().next().unwrap().into_encoded();
-        let lines = crate::ndjson::decode_lines(&body).unwrap();
-        let landed: Vec<String> = lines
-            .iter()
-            .map(|line| {
-                serde_json::from_str::<serde_json::Value>(line).unwrap()["event"]["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect();
+        let landed = landed_ids(batch).into_values().next().unwrap();
         assert_eq!(landed, ids);
+    }
+
+    fn by_user(id: &str, hour: u32, user: Option<&str>) -> Record {
+        record(id, hour).with_path("user.id", user.map(serde_json::Value::from))
+    }
+
+    /// Event ids of each object's lines, in the order written, by key.
+    fn landed_ids(batch: CompressedBatch) -> BTreeMap<String, Vec<String>> {
+        let (_, objects) = batch.seal();
+        objects
+            .open
+            .into_values()
+            .map(|object| {
+                let (key, body) = object.into_encoded();
+                let ids = crate::ndjson::decode_lines(&body)
+                    .unwrap()
+                    .iter()
+                    .map(|line| {
+                        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+                        line["event"]["id"].as_str().unwrap().to_owned()
+                    })
+                    .collect();
+                (key, ids)
+            })
+            .collect()
+    }
+
+    /// A vendor's order: users interleaved, across two hours, one record without a user.
+    fn interleaved() -> Vec<Record> {
+        [
+            ("e1", 10, Some("bob")),
+            ("e2", 10, Some("amy")),
+            ("e3", 11, Some("bob")),
+            ("e4", 10, None),
+            ("e5", 10, Some("bob")),
+            ("e6", 10, Some("amy")),
+            ("e7", 11, Some("amy")),
+        ]
+        .iter()
+        .map(|(id, hour, user)| by_user(id, *hour, *user))
+        .collect()
+    }
+
+    #[test]
+    fn a_batch_landed_whole_writes_each_subject_together_in_the_order_given() {
+        let mut batch = lander().batch(ObjectNaming::Content { tag: "hec" });
+        batch.push_grouped(&interleaved());
+        assert_eq!((batch.events(), batch.lines()), (7, 7));
+        let objects: Vec<Vec<String>> = landed_ids(batch).into_values().collect();
+        // Hour 10, then hour 11: bob's events (he comes first), then amy's, then those with no user, each group in
+        // the vendor's order.
+        assert_eq!(
+            objects,
+            [vec!["e1", "e5", "e2", "e6", "e4"], vec!["e3", "e7"]]
+        );
+    }
+
+    #[test]
+    fn grouping_lines_never_changes_an_object_name() {
+        // A batch parked by a version that wrote lines in the vendor's order re-lands under the same keys, and
+        // overwrites what that version landed instead of doubling it.
+        for naming in [
+            ObjectNaming::Content { tag: "hec" },
+            ObjectNaming::FirstEvent { tag: "events" },
+            ObjectNaming::Once { tag: "cis" },
+        ] {
+            let mut in_order = lander().batch(naming);
+            for record in &interleaved() {
+                in_order.push(record);
+            }
+            let mut grouped = lander().batch(naming);
+            grouped.push_grouped(&interleaved());
+            let in_order = landed_ids(in_order);
+            let grouped = landed_ids(grouped);
+            assert_eq!(
+                in_order.keys().collect::<Vec<_>>(),
+                grouped.keys().collect::<Vec<_>>()
+            );
+            for (key, ids) in &in_order {
+                let mut written = grouped[key].clone();
+                let mut given = ids.clone();
+                written.sort();
+                given.sort();
+                assert_eq!(written, given, "{key}");
+            }
+        }
+        let mut batch = lander().batch(ObjectNaming::Content { tag: "hec" });
+        batch.push_grouped(&interleaved());
+        let names: Vec<String> = landed_ids(batch)
+            .into_keys()
+            .map(|key| key.rsplit('/').next().unwrap().to_owned())
+            .collect();
+        assert!(
+            names.contains(&format!(
+                "hec-{}.ndjson.gz",
+                digest_hex(b"e1\ne2\ne4\ne5\ne6\n")
+            )),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn a_subject_is_the_user_else_the_device_else_the_address() {
+        let user_and_host = record("a", 9)
+            .with_path("host.id", Some("device-1".into()))
+            .with_path("user.id", Some("user-1".into()));
+        let host_only = record("b", 9).with_path("host.id", Some("device-1".into()));
+        let numeric_user = record("c", 9)
+            .with_path("user.id", Some(7.into()))
+            .with_path("source.ip", Some("192.0.2.1".into()));
+        assert_eq!(subject(&user_and_host), Some("user-1"));
+        assert_eq!(subject(&host_only), Some("device-1"));
+        assert_eq!(subject(&numeric_user), Some("192.0.2.1"));
+        assert_eq!(subject(&record("d", 9)), None);
     }
 }
