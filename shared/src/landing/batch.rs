@@ -459,12 +459,22 @@ mod tests {
 
     /// Event ids of each object's lines, in the order written, by key.
     fn landed_ids(batch: CompressedBatch) -> BTreeMap<String, Vec<String>> {
-        let (_, objects) = batch.seal();
+        ids_by_key(
+            batch
+                .seal()
+                .1
+                .open
+                .into_values()
+                .map(ObjectWriter::into_encoded),
+        )
+    }
+
+    fn ids_by_key(
+        objects: impl IntoIterator<Item = (String, Vec<u8>)>,
+    ) -> BTreeMap<String, Vec<String>> {
         objects
-            .open
-            .into_values()
-            .map(|object| {
-                let (key, body) = object.into_encoded();
+            .into_iter()
+            .map(|(key, body)| {
                 let ids = crate::ndjson::decode_lines(&body)
                     .unwrap()
                     .iter()
@@ -506,6 +516,11 @@ mod tests {
             objects,
             [vec!["e1", "e5", "e2", "e6", "e4"], vec!["e3", "e7"]]
         );
+        // What `Lander::land` writes is grouped the same way.
+        let landed =
+            lander().encode_only(&interleaved(), &[], ObjectNaming::Content { tag: "hec" });
+        let landed: Vec<Vec<String>> = ids_by_key(landed).into_values().collect();
+        assert_eq!(landed, objects);
     }
 
     #[test]
