@@ -13,6 +13,7 @@ use tributary_shared::record::lean::original_of;
 use tributary_shared::run::{RunFailure, RunReport};
 use tributary_shared::schedule::Invocation;
 use tributary_simulators::transmit::{self as sim, GenSpec, Target, TransmitSim};
+use tributary_testkit::lambda_api::Answer;
 use tributary_testkit::{assert_no_duplicates, Stack};
 
 const STREAM: &str = "tributary";
@@ -800,6 +801,59 @@ async fn a_run_killed_with_a_collect_in_flight_is_reported_by_the_next_run() {
         .last_run_losses
         .unwrap()
         .contains("possibly_lost_batches"));
+}
+
+/// The binary as Lambda runs it (its own runtime, one thread, serving invocations from the Runtime API): each
+/// invocation is answered, the first lands the backlog, the second (the same warm environment) finds nothing new.
+#[tokio::test]
+async fn under_the_lambda_runtime_the_binary_answers_each_invocation_and_lands_every_event_once() {
+    let f = Fixture::with("transmit-lambda", |c| c.batch_size = 400).await;
+    let backlog = spec(sim::EventType::Cis, 1_000, 41);
+    f.sim.seed(backlog.clone());
+    let mut api = tributary_testkit::lambda_api::LambdaRuntimeApi::start(
+        vec![json!({"type": "cis"}), json!({"type": "cis"})],
+        Duration::from_secs(60),
+    )
+    .await;
+    let mut child = f
+        .stack
+        .command(env!("CARGO_BIN_EXE_transmit-poller"))
+        .envs(api.environment("transmit-poller"))
+        .env("TRIBUTARY_TRANSMIT_BASE_URL", f.sim.api_url())
+        .env("TRIBUTARY_TRANSMIT_TOKEN_URL", f.sim.token_url())
+        .env("TRIBUTARY_TRANSMIT_SECRET_ID", &f.poller.config.secret_id)
+        .env("TRIBUTARY_TRANSMIT_BATCH_SIZE", "400")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the poller");
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        answers.push(api.next_answer(Duration::from_secs(60)).await);
+    }
+    child.kill().expect("stop the idle environment");
+    child.wait().unwrap();
+
+    let bodies: Vec<(String, Value)> = answers
+        .into_iter()
+        .map(|answer| match answer {
+            Some(Answer::Response { request_id, body }) => (request_id, body),
+            other => panic!("expected a response, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(bodies[0].0, "invocation-1");
+    assert_eq!(bodies[0].1["outcome"], "drained", "{}", bodies[0].1);
+    assert_eq!(bodies[0].1["events_landed"], 1_000);
+    assert_eq!(bodies[0].1["batches"], 3);
+    assert_eq!(bodies[1].0, "invocation-2");
+    assert_eq!(bodies[1].1["events_landed"], 0, "{}", bodies[1].1);
+    let records = f.stack.records().await;
+    assert_eq!(assert_no_duplicates(&records), 1_000);
+    assert_eq!(originals(&records), expected(&backlog));
+    assert!(
+        f.state(EventType::Cis).await.lease_owner.is_none(),
+        "the lease is released"
+    );
 }
 
 #[tokio::test]

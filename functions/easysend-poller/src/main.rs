@@ -17,9 +17,12 @@ const USAGE: Usage = Usage {
     settings: config::settings,
 };
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     USAGE.answer_and_exit();
+    runtime::block_on_poller(USAGE.name, serve())
+}
+
+async fn serve() -> ExitCode {
     runtime::init_tracing();
     let (common, easysend) = match config::load() {
         Ok(configs) => configs,

@@ -3,7 +3,8 @@
 //! (which must stay at or below 32 MiB at the default flush size).
 //!
 //! The simulator runs in a process of its own (this binary, re-executed with `--simulator`), so
-//! the figures are the collector's alone. Needs the local stack: `scripts/local-stack.sh start`.
+//! the figures are the collector's alone. Needs the local stack: `scripts/local-stack.sh start`. The session runs
+//! on the poller's runtime (or `TRIBUTARY_BENCH_RUNTIME=multi-thread`, to compare).
 //!
 //! `cargo bench -p lookout-stream --bench session [-- --events N]` (500,000 by default);
 //! `TRIBUTARY_LOOKOUT_FLUSH_EVENTS` sets the flush size as it does for the function.
@@ -36,15 +37,14 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(if full { 500_000 } else { 5_000 });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
     if args.iter().any(|a| a == "--simulator") {
-        runtime.block_on(serve_simulator(events));
+        tokio::runtime::Runtime::new()
+            .expect("a tokio runtime")
+            .block_on(serve_simulator(events));
         return;
     }
+    let (runtime, flavour) = tributary_testkit::process::poller_bench_runtime();
+    println!("(the session on a {flavour} runtime)");
     runtime.block_on(bench(events));
 }
 

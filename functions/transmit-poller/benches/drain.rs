@@ -1,6 +1,7 @@
 //! Drains a backlog of 200,000 events (or `TRIBUTARY_BENCH_EVENTS`) of about 550 bytes, the simulator's mix of
 //! `cis` activities, from the Transmit simulator in batches of 1000, landing to the local S3, through the real
 //! collection run, in the record shape `TRIBUTARY_RECORD_SHAPE` names (lean by default).
+//! Runs on the poller's runtime (or `TRIBUTARY_BENCH_RUNTIME=multi-thread`, to compare).
 //! Prints events/s, CPU ns/event and peak RSS of this process (the simulator runs as a process
 //! of its own so only the poller is measured), then the time to gzip the same NDJSON alone: the
 //! floor for this work, and the raw and gzip bytes per event landed, next to the vendor's own bytes gzipped alone;
@@ -74,9 +75,13 @@ fn backlog(count: u64) -> GenSpec {
         .seed(1)
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     tributary_testkit::process::as_deployed();
+    let (runtime, flavour) = tributary_testkit::process::poller_bench_runtime();
+    runtime.block_on(drain(flavour));
+}
+
+async fn drain(flavour: &str) {
     let events: u64 = std::env::var("TRIBUTARY_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -118,7 +123,7 @@ async fn main() {
     println!();
     figures.print(
         &format!(
-            "transmit drain ({} records, batches of {BATCH}, {} objects)",
+            "transmit drain ({} records, batches of {BATCH}, {} objects, {flavour} runtime)",
             common.record_shape.as_str(),
             report.objects
         ),

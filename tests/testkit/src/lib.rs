@@ -2,6 +2,7 @@
 //! `scripts/local-stack.sh`), a bucket, table and secrets of each test's own, and reading landed objects back.
 
 pub mod cli;
+pub mod lambda_api;
 pub mod objects;
 pub mod process;
 

@@ -25,6 +25,25 @@ pub fn as_deployed() {
     std::process::exit(status.code().unwrap_or(1));
 }
 
+/// The runtime a poller bench measures on: the poller's own ([`tributary_shared::runtime::poller_runtime`]), or
+/// with `TRIBUTARY_BENCH_RUNTIME=multi-thread` Tokio's default multi-thread one, to compare the two. Also names it,
+/// for the bench to print.
+pub fn poller_bench_runtime() -> (tokio::runtime::Runtime, &'static str) {
+    match std::env::var("TRIBUTARY_BENCH_RUNTIME").as_deref() {
+        Ok("multi-thread") => (
+            tokio::runtime::Runtime::new().expect("a multi-thread runtime"),
+            "multi-thread",
+        ),
+        Ok("current-thread") | Err(_) => (
+            tributary_shared::runtime::poller_runtime().expect("the poller's runtime"),
+            "current-thread",
+        ),
+        Ok(other) => {
+            panic!("TRIBUTARY_BENCH_RUNTIME is multi-thread or current-thread, not {other:?}")
+        }
+    }
+}
+
 /// CPU time (user + system) this process has used so far.
 pub fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

@@ -15,17 +15,20 @@ pub fn start_sim() -> ChildServer {
     )
 }
 
-/// The bench's `main`: with the deployed allocator settings, either the simulator (`--simulator …`) or `bench`.
+/// The bench's `main`: with the deployed allocator settings, either the simulator (`--simulator …`) or `bench`, on
+/// the poller's runtime (or `TRIBUTARY_BENCH_RUNTIME=multi-thread`).
 /// `cargo bench` passes `--bench`; nothing else is expected.
 pub fn main<F: Future<Output = ()>>(bench: impl FnOnce() -> F) {
     tributary_testkit::process::as_deployed();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     if args.first().map(String::as_str) == Some("--simulator") {
-        runtime
+        tokio::runtime::Runtime::new()
+            .expect("a tokio runtime")
             .block_on(tributary_simulators::easysend::cli_main(&args[1..]))
             .expect("the simulator runs");
         return;
     }
+    let (runtime, flavour) = tributary_testkit::process::poller_bench_runtime();
+    println!("(the poller on a {flavour} runtime)");
     runtime.block_on(bench());
 }
