@@ -57,10 +57,9 @@ impl LambdaRuntimeApi {
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(response),
+                "/2018-06-01/runtime/invocation/{id}/{outcome}",
+                post(outcome),
             )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -146,27 +145,19 @@ fn json_or_text(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned()))
 }
 
-async fn response(
+/// `POST /invocation/{id}/response` or `/invocation/{id}/error`.
+async fn outcome(
     State(shared): State<Arc<Shared>>,
-    Path(request_id): Path<String>,
+    Path((request_id, outcome)): Path<(String, String)>,
     body: String,
 ) -> StatusCode {
-    let _ = shared.answers.send(Answer::Response {
-        request_id,
-        body: json_or_text(&body),
-    });
-    StatusCode::ACCEPTED
-}
-
-async fn error(
-    State(shared): State<Arc<Shared>>,
-    Path(request_id): Path<String>,
-    body: String,
-) -> StatusCode {
-    let _ = shared.answers.send(Answer::Error {
-        request_id,
-        body: json_or_text(&body),
-    });
+    let body = json_or_text(&body);
+    let answer = match outcome.as_str() {
+        "response" => Answer::Response { request_id, body },
+        "error" => Answer::Error { request_id, body },
+        _ => return StatusCode::NOT_FOUND,
+    };
+    let _ = shared.answers.send(answer);
     StatusCode::ACCEPTED
 }
 
