@@ -646,6 +646,64 @@ async fn a_killed_process_rerun_leaves_every_event_exactly_once() {
     );
 }
 
+/// The binary runs its session on the one-thread runtime it ships with, where the lease heartbeat shares the thread
+/// with reading, mapping and landing the stream. With a lease of one second (renewed every third of it), a session
+/// kept busy for several lifetimes must hold the lease throughout: a second session started after each lifetime is
+/// refused, and only one stream is ever open. A heartbeat starved for a lifetime would let the second one in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_its_one_thread_runtime_the_binary_keeps_its_lease_through_a_busy_session() {
+    let h = Harness::new("lookout-one-thread-lease").await;
+    // About 2,000 events a second for about six seconds.
+    h.sim.update_settings(lookout::SettingsPatch {
+        batch_size: Some(20),
+        batch_interval_ms: Some(10),
+        ..Default::default()
+    });
+    let expected = h.seed(12_000);
+    let log = std::env::temp_dir().join(format!(
+        "lookout-one-thread-lease-{}.log",
+        std::process::id()
+    ));
+    let mut child = h
+        .binary(
+            60,
+            &[
+                ("TRIBUTARY_LEASE_SECONDS", "1"),
+                ("TRIBUTARY_LOOKOUT_FLUSH_EVENTS", "200"),
+            ],
+        )
+        .stderr(std::fs::File::create(&log).expect("create the log file"))
+        .spawn()
+        .expect("start the binary");
+    let wait = Instant::now();
+    while h.checkpoint().await.is_none() {
+        assert!(
+            wait.elapsed() < Duration::from_secs(20),
+            "the process never checkpointed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for attempt in 1..=3 {
+        // Longer than one lease lifetime since the last attempt.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the session ended before attempt {attempt}: the test needs a longer stream"
+        );
+        let second = h.run(Duration::from_secs(10)).await;
+        assert_eq!(second["outcome"], "busy", "attempt {attempt}: {second}");
+    }
+    let status = child.wait().expect("wait for the binary");
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let _ = std::fs::remove_file(&log);
+    assert_eq!(h.sim.stats().max_open_streams, 1);
+    h.assert_landed_exactly_once(&expected).await;
+}
+
 impl Harness {
     /// The real binary, run locally with the sample scheduled event and a deadline `timeout_s` away.
     fn binary(&self, timeout_s: u64, extra: &[(&str, &str)]) -> std::process::Command {
