@@ -34,7 +34,7 @@ pub fn from_members(members: &Members<'_>) -> Result<String, serde_json::Error> 
         }
         key.write_json(&mut canonical);
         canonical.push(b':');
-        let raw = value.get();
+        let raw = *value;
         if is_canonical_token(raw) {
             canonical.extend_from_slice(raw.as_bytes());
         } else {

@@ -3,6 +3,10 @@
 //! Mapping an event needs a dozen of its fields, its digest and (for lean records) its members in order; none of
 //! that needs a `serde_json::Value` tree, whose nodes cost an allocation each to build and again to free. A
 //! member's value is parsed only when a mapping asks for it, and a string without escapes is read in place.
+//!
+//! A value is held as its raw JSON text (`&str`), not as a `&RawValue`: the text was checked once, when the object
+//! was parsed, and [`Members::at`] can read the members again from where they lay without checking it a second
+//! time, which a `RawValue` (made only by parsing) could not.
 
 use std::borrow::Cow;
 
@@ -43,8 +47,13 @@ impl Key<'_> {
 #[derive(Debug)]
 pub struct Members<'a> {
     text: &'a str,
-    entries: Vec<(Key<'a>, &'a RawValue)>,
+    entries: Vec<(Key<'a>, &'a str)>,
 }
+
+/// Where the members of an object lay in its text: each key's text between its quotes and each value's raw text, as
+/// byte ranges. Taken only from objects whose keys have no escapes (most events), so a key is its range's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spans(Vec<[u32; 4]>);
 
 impl<'a> Members<'a> {
     /// The members of `text`, or an error when it is not one JSON object.
@@ -53,17 +62,58 @@ impl<'a> Members<'a> {
         Ok(Members { text, entries })
     }
 
+    /// Where these members lay in their text, to read them again with [`Members::at`]; `None` when a key has
+    /// escapes (read again by parsing) or the text is longer than 4 GiB.
+    pub fn spans(&self) -> Option<Spans> {
+        let base = self.text.as_ptr() as usize;
+        let range = |part: &str| -> Option<[u32; 2]> {
+            let start = u32::try_from(part.as_ptr() as usize - base).ok()?;
+            let end = start.checked_add(u32::try_from(part.len()).ok()?)?;
+            Some([start, end])
+        };
+        self.entries
+            .iter()
+            .map(|(key, value)| match key {
+                Key::Plain(key) => {
+                    let [key_start, key_end] = range(key)?;
+                    let [value_start, value_end] = range(value)?;
+                    Some([key_start, key_end, value_start, value_end])
+                }
+                Key::Decoded(_) => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(Spans)
+    }
+
+    /// The members of `text` read from `spans` that [`Members::spans`] took from this same text, without parsing it
+    /// again. `None` when a range does not fit `text` (spans of another text), so a caller can parse instead.
+    pub fn at(text: &'a str, spans: &Spans) -> Option<Members<'a>> {
+        let part = |start: u32, end: u32| text.get(start as usize..end as usize);
+        let entries = spans
+            .0
+            .iter()
+            .map(|&[key_start, key_end, value_start, value_end]| {
+                Some((
+                    Key::Plain(part(key_start, key_end)?),
+                    part(value_start, value_end)?,
+                ))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Members { text, entries })
+    }
+
     /// The object's whole text.
     pub fn text(&self) -> &'a str {
         self.text
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &(Key<'a>, &'a RawValue)> {
+    pub fn iter(&self) -> impl Iterator<Item = &(Key<'a>, &'a str)> {
         self.entries.iter()
     }
 
-    /// The raw value of `key`. Of a key given twice the last one counts, as in a parsed `serde_json::Value`.
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+    /// The raw JSON text of `key`'s value. Of a key given twice the last one counts, as in a parsed
+    /// `serde_json::Value`.
+    pub fn get(&self, key: &str) -> Option<&'a str> {
         self.entries
             .iter()
             .rev()
@@ -78,8 +128,7 @@ impl<'a> Members<'a> {
 }
 
 /// The string a raw JSON value holds, or `None` when it is not a string.
-pub fn json_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
+pub fn json_str(text: &str) -> Option<Cow<'_, str>> {
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     if inner.contains('\\') {
         serde_json::from_str::<String>(text).ok().map(Cow::Owned)
@@ -205,7 +254,7 @@ fn write_object<'v>(
     out.push(b'}');
 }
 
-struct Entries<'a>(Vec<(Key<'a>, &'a RawValue)>);
+struct Entries<'a>(Vec<(Key<'a>, &'a str)>);
 
 impl<'de> Deserialize<'de> for Entries<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -217,8 +266,8 @@ impl<'de> Deserialize<'de> for Entries<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(entry) = map.next_entry::<Key<'de>, &'de RawValue>()? {
-                    out.push(entry);
+                while let Some((key, value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    out.push((key, value.get()));
                 }
                 Ok(Entries(out))
             }
@@ -310,10 +359,48 @@ mod tests {
         let keys: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["b", "aA", "c"]);
         assert!(matches!(m.iter().nth(1).unwrap().0, Key::Decoded(_)));
-        assert_eq!(m.get("b").unwrap().get(), "[1, 2]");
+        assert_eq!(m.get("b").unwrap(), "[1, 2]");
         assert_eq!(m.str("aA").unwrap(), "x\"y");
         assert_eq!(m.str("b"), None);
-        assert_eq!(m.get("c").unwrap().get(), r#"{"d": null}"#);
+        assert_eq!(m.get("c").unwrap(), r#"{"d": null}"#);
+    }
+
+    #[test]
+    fn members_read_again_from_their_spans_are_the_members_parsed() {
+        let texts = [
+            r#" {"b": [1, 2], "a": "x\"y", "c": {"d": null}} "#,
+            r#"{"a":"1","a":"2","é":"日本","":{},"n":-1.5e3}"#,
+            "{\n\t\"k\" :\r\n true }",
+            "{}",
+        ];
+        for text in texts {
+            let parsed = Members::parse(text).unwrap();
+            let spans = parsed.spans().unwrap();
+            let copy = text.to_owned();
+            let again = Members::at(&copy, &spans).unwrap();
+            let pairs = |m: &Members<'_>| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), (*v).to_owned()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(pairs(&again), pairs(&parsed), "{text}");
+            assert_eq!(again.text(), text);
+        }
+    }
+
+    #[test]
+    fn members_with_an_escaped_key_have_no_spans_and_spans_that_do_not_fit_read_nothing() {
+        assert!(Members::parse(r#"{"a":1,"\u0062":2}"#)
+            .unwrap()
+            .spans()
+            .is_none());
+        let spans = Members::parse(r#"{"key":"value"}"#)
+            .unwrap()
+            .spans()
+            .unwrap();
+        assert!(Members::at(r#"{"k":1}"#, &spans).is_none());
+        // Long enough, but the key's range ends inside the `é`: refused, not a panic.
+        assert!(Members::at(r#"{"aaé":"vvvvvvvvvv"}"#, &spans).is_none());
     }
 
     #[test]

@@ -21,6 +21,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::members::{Members, Spans};
+
 pub use fields::EcsFields;
 
 pub const ECS_VERSION: &str = "8.11.0";
@@ -87,8 +89,11 @@ pub struct Record {
     pub event_extra: Vec<(&'static str, Value)>,
     /// Top-level ECS fields other than `event`: `user`, `source`, `user_agent`, `host`, `threat`, ...
     pub ecs: EcsFields,
-    /// The vendor's event exactly as received.
-    pub original: Box<RawValue>,
+    /// The vendor's event exactly as received: set once, by [`Record::new`], so the spans below stay its own.
+    original: Box<RawValue>,
+    /// Where the members of `original` lie in it, when the mapping read them already: the lean writer reads them
+    /// from here instead of parsing the event a second time.
+    original_members: Option<Spans>,
     /// `tributary.*` in both shapes: what differs per record and matters to whoever reads it (a stream cursor,
     /// the sender's routing metadata).
     pub provenance: Map<String, Value>,
@@ -119,9 +124,24 @@ impl Record {
             event_extra: Vec::new(),
             ecs: EcsFields::with_capacity(8),
             original,
+            original_members: None,
             provenance: Map::new(),
             operator_provenance: Vec::new(),
         }
+    }
+
+    /// The vendor's event exactly as received.
+    pub fn original(&self) -> &RawValue {
+        &self.original
+    }
+
+    /// Keeps where the members of the original lie, for the lean writer. `members` must have been read from the
+    /// original's own text (the same bytes, wherever they are held); members of any other text are ignored.
+    pub fn with_original_members(mut self, members: &Members<'_>) -> Self {
+        if members.text() == self.original.get() {
+            self.original_members = members.spans();
+        }
+        self
     }
 
     pub fn with_action(mut self, action: impl Into<String>) -> Self {
@@ -470,6 +490,71 @@ mod tests {
         }
         let far = Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap();
         assert_eq!(rfc3339_into(far, &mut [0; 24]), None);
+    }
+
+    fn lean_bytes(record: &Record) -> String {
+        let mut out = Vec::new();
+        let stamp = LineStamp {
+            ingested: "2026-11-23T11:00:00.000Z".into(),
+            shape: Shape::Lean,
+        };
+        record.to_line(&mut out, &stamp);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_lean_line_is_the_same_whether_the_mapping_kept_the_members_or_not() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let texts = [
+            // Plain keys: the members are kept.
+            (
+                r#"{"activity":"login","timestamp":"2026-11-23T10:00:00.000Z","ip":"1.1.1.1","app_id":"a1","x":[1,{"é":"日本"}]}"#,
+                true,
+            ),
+            // Line breaks between tokens: the writer reads the kept members from the text with spaces in their place.
+            (
+                "{\n \"activity\": \"login\",\r\n \"ip\" : \"1.1.1.1\",\n \"app_id\":\"a1\"}",
+                true,
+            ),
+            // A key given twice, plainly both times.
+            (r#"{"ip":"1.1.1.1","app_id":"a1","ip":"2.2.2.2"}"#, true),
+            // A key with an escape: nothing is kept, the writer parses.
+            (
+                r#"{"activity":"login","\u0069p":"2.2.2.2","app_id":"a1"}"#,
+                false,
+            ),
+        ];
+        for (text, kept) in texts {
+            let bare = || {
+                Record::new("transmit", "cis", at, "id1", raw(text))
+                    .with_action("login")
+                    .with_path("source.ip", Some("2.2.2.2".into()))
+                    .with_path("service.id", Some("a1".into()))
+            };
+            // Members read from another copy of the same bytes, as a mapping reads them from the vendor's answer.
+            let copy = text.to_owned();
+            let members = Members::parse(&copy).unwrap();
+            let with_members = bare().with_original_members(&members);
+            assert_eq!(with_members.original_members.is_some(), kept, "{text}");
+            assert_eq!(lean_bytes(&with_members), lean_bytes(&bare()), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_lean_writer_reads_the_kept_members_and_members_of_another_text_are_not_kept() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let text = r#"{"a":"b","c":2,"d":3}"#;
+        // Laid out as the start of `text`, without its last member.
+        let other = r#"{"a":"b","c":2}"#;
+        let record = Record::new("transmit", "cis", at, "id1", raw(text))
+            .with_original_members(&Members::parse(other).unwrap());
+        assert!(record.original_members.is_none());
+        assert!(lean_bytes(&record).contains(r#""transmit":{"a":"b","c":2,"d":3}"#));
+        // Had they been kept, the writer would have read them instead of parsing the original (which is the second
+        // parse this saves), and lost `d`: so only members of the original's own text are kept.
+        let mut misled = record;
+        misled.original_members = Members::parse(other).unwrap().spans();
+        assert!(lean_bytes(&misled).contains(r#""transmit":{"a":"b","c":2}"#));
     }
 
     #[test]

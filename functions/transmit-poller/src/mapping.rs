@@ -143,7 +143,7 @@ pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> 
         Some(value) => match json_str(value) {
             Some(a) if !a.trim().is_empty() => a,
             _ => {
-                return Err(match serde_json::from_str::<Value>(value.get()) {
+                return Err(match serde_json::from_str::<Value>(value) {
                     Ok(value) => format!("the event's activity is not a name: {value}"),
                     Err(e) => format!("not JSON: {e}"),
                 })
@@ -172,6 +172,7 @@ pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> 
         event_id::from_members(&event).map_err(|e| format!("not JSON: {e}"))?,
         raw.to_owned(),
     )
+    .with_original_members(&event)
     .with_action(activity.as_ref())
     .with_category(class.category)
     .with_outcome(class.outcome);
@@ -180,7 +181,7 @@ pub fn map_event(raw: &RawValue, origin: &Origin<'_>) -> Result<Record, String> 
         let params = event
             .get("additional_params")
             .or_else(|| event.get("additionalParams"))
-            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+            .and_then(|raw| serde_json::from_str::<Value>(raw).ok());
         if let Some(params) = params {
             if let Some(verdict) = params.get("recommendation").and_then(Value::as_str) {
                 types = match recommendation_type(verdict) {
@@ -271,11 +272,11 @@ fn not_an_event(raw: &RawValue) -> String {
 /// ISO-8601 with a zone (the documented form, `2022-12-01T01:20:23.000Z`), without one (taken
 /// as UTC), or an epoch number (seconds or milliseconds, told apart by magnitude), all read by
 /// the shared `time` module.
-fn parse_time(raw: &RawValue) -> Result<DateTime<Utc>, String> {
+fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
     if let Some(text) = json_str(raw) {
         return time::parse(&text).map_err(|e| e.to_string());
     }
-    match serde_json::from_str::<Value>(raw.get()).map_err(|e| e.to_string())? {
+    match serde_json::from_str::<Value>(raw).map_err(|e| e.to_string())? {
         Value::Number(n) => time::epoch_number(&n).map_err(|e| e.to_string()),
         other => Err(format!("{} is not a time", json_kind(&other))),
     }
@@ -455,7 +456,7 @@ mod tests {
         assert_eq!(a.id, b.id);
         assert_ne!(a.id, c.id);
         // The original is kept byte for byte, key order included.
-        assert!(b.original.get().starts_with(r#"{"user_id":"a""#));
+        assert!(b.original().get().starts_with(r#"{"user_id":"a""#));
     }
 
     #[test]

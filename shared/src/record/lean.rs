@@ -143,11 +143,11 @@ fn carries(record: &Record, path: &str, raw: &str, timestamp: &str) -> bool {
 }
 
 /// The raw value of the vendor field `path` (and its member `member`) in the event's members.
-fn vendor_value<'a>(event: &Members<'a>, path: &str, member: Option<&str>) -> Option<&'a RawValue> {
+fn vendor_value<'a>(event: &Members<'a>, path: &str, member: Option<&str>) -> Option<&'a str> {
     let mut parts = path.split('.').chain(member);
     let mut value = event.get(parts.next()?)?;
     for part in parts {
-        value = Members::parse(value.get()).ok()?.get(part)?;
+        value = Members::parse(value).ok()?.get(part)?;
     }
     Some(value)
 }
@@ -245,7 +245,13 @@ pub(super) fn write_vendor_object(
     timestamp: &str,
     out: &mut Vec<u8>,
 ) {
-    let Ok(event) = Members::parse(original.get()) else {
+    // The members the mapping read already, when it kept where they lie. `original` may be the record's original
+    // with its line breaks turned to spaces, byte for byte in the same places, so the spans fit it as well.
+    let kept = record
+        .original_members
+        .as_ref()
+        .and_then(|spans| Members::at(original.get(), spans));
+    let Some(event) = kept.or_else(|| Members::parse(original.get()).ok()) else {
         out.extend_from_slice(original.get().as_bytes());
         return;
     };
@@ -288,7 +294,7 @@ impl<'r, 'a> Lean<'r, 'a> {
                 other: m
                     .unless_same_as
                     .and_then(|other| vendor_value(self.event, other, None))
-                    .and_then(|other| Members::parse(other.get()).ok()),
+                    .and_then(|other| Members::parse(other).ok()),
             })
             .collect();
         // A key the vendor gave twice (in any spelling: `ip` and `\u0069p` are one key) stays as given, both
@@ -326,30 +332,29 @@ impl<'r, 'a> Lean<'r, 'a> {
                 .iter()
                 .filter(|_| once)
                 .find(|(holder, _)| *holder == name)
-                .and_then(|(_, inner_plan)| Some((Members::parse(value.get()).ok()?, inner_plan)));
+                .and_then(|(_, inner_plan)| Some((Members::parse(value).ok()?, inner_plan)));
             match inner {
                 Some((inner, inner_plan)) => self.write_object(&inner, inner_plan, out),
-                None => out.extend_from_slice(value.get().as_bytes()),
+                None => out.extend_from_slice(value.as_bytes()),
             }
         }
         out.push(b'}');
     }
 
     /// True when ECS carries the vendor field `m` moves whole, holding `value`.
-    fn moves_whole(&self, m: &Move, value: &RawValue) -> bool {
-        carries(self.record, m.ecs, value.get(), self.timestamp)
+    fn moves_whole(&self, m: &Move, value: &str) -> bool {
+        carries(self.record, m.ecs, value, self.timestamp)
             && !m
                 .unless_same_as
                 .and_then(|other| vendor_value(self.event, other, None))
-                .is_some_and(|held| same_json(held.get(), value.get()))
+                .is_some_and(|held| same_json(held, value))
     }
 
     /// True when the member `key` moves by `mm`: ECS holds exactly its text under the same name.
-    fn moves_member(&self, mm: &MemberMove<'_, '_>, key: &str, value: &RawValue) -> bool {
+    fn moves_member(&self, mm: &MemberMove<'_, '_>, key: &str, raw: &str) -> bool {
         if key.contains('.') || mm.except.contains(&key) {
             return false;
         }
-        let raw = value.get();
         let carried = match mm.carried {
             Some(Value::Object(carried)) => match carried.get(key) {
                 Some(Value::String(text)) => is_json_text_of(raw, text),
@@ -369,7 +374,7 @@ impl<'r, 'a> Lean<'r, 'a> {
                 .other
                 .as_ref()
                 .and_then(|other| other.get(key))
-                .is_some_and(|held| same_json(held.get(), raw))
+                .is_some_and(|held| same_json(held, raw))
     }
 }
 
