@@ -51,9 +51,13 @@ pub struct Members<'a> {
 }
 
 /// Where the members of an object lay in its text: each key's text between its quotes and each value's raw text, as
-/// byte ranges. Taken only from objects whose keys have no escapes (most events), so a key is its range's text.
+/// byte ranges, and the text's length. Taken only from objects whose keys have no escapes (most events), so a key
+/// is its range's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spans(Vec<[u32; 4]>);
+pub struct Spans {
+    text_len: usize,
+    members: Vec<[u32; 4]>,
+}
 
 impl<'a> Members<'a> {
     /// The members of `text`, or an error when it is not one JSON object.
@@ -64,10 +68,11 @@ impl<'a> Members<'a> {
 
     /// Where these members lay in their text, to read them again with [`Members::at`]; `None` when a key has
     /// escapes (read again by parsing) or the text is longer than 4 GiB.
-    pub fn spans(&self) -> Option<Spans> {
+    pub(crate) fn spans(&self) -> Option<Spans> {
         let base = self.text.as_ptr() as usize;
         let range = |part: &str| -> Option<[u32; 2]> {
-            let start = u32::try_from(part.as_ptr() as usize - base).ok()?;
+            // Every key and value is a slice of `text`; were one not, this gives `None` rather than a wrong range.
+            let start = u32::try_from((part.as_ptr() as usize).checked_sub(base)?).ok()?;
             let end = start.checked_add(u32::try_from(part.len()).ok()?)?;
             Some([start, end])
         };
@@ -82,15 +87,23 @@ impl<'a> Members<'a> {
                 Key::Decoded(_) => None,
             })
             .collect::<Option<Vec<_>>>()
-            .map(Spans)
+            .map(|members| Spans {
+                text_len: self.text.len(),
+                members,
+            })
     }
 
-    /// The members of `text` read from `spans` that [`Members::spans`] took from this same text, without parsing it
-    /// again. `None` when a range does not fit `text` (spans of another text), so a caller can parse instead.
-    pub fn at(text: &'a str, spans: &Spans) -> Option<Members<'a>> {
+    /// The members of `text` read from `spans` that [`Members::spans`] took from this same text (or one with the
+    /// same bytes in the same places), without parsing it again. `None` for a text of another length or a range
+    /// that ends inside a character, so a caller can parse instead; spans of another text of the same length are
+    /// not told apart, which is why a record keeps only spans of its own original.
+    pub(crate) fn at(text: &'a str, spans: &Spans) -> Option<Members<'a>> {
+        if text.len() != spans.text_len {
+            return None;
+        }
         let part = |start: u32, end: u32| text.get(start as usize..end as usize);
         let entries = spans
-            .0
+            .members
             .iter()
             .map(|&[key_start, key_end, value_start, value_end]| {
                 Some((
@@ -399,8 +412,10 @@ mod tests {
             .spans()
             .unwrap();
         assert!(Members::at(r#"{"k":1}"#, &spans).is_none());
-        // Long enough, but the key's range ends inside the `é`: refused, not a panic.
-        assert!(Members::at(r#"{"aaé":"vvvvvvvvvv"}"#, &spans).is_none());
+        assert!(Members::at(r#"{"key":"value","x":1}"#, &spans).is_none());
+        // As long, but the key's range ends inside the `é`: refused, not a panic.
+        assert_eq!(r#"{"aaé":"vvvv"}"#.len(), r#"{"key":"value"}"#.len());
+        assert!(Members::at(r#"{"aaé":"vvvv"}"#, &spans).is_none());
     }
 
     #[test]

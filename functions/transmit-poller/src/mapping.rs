@@ -411,6 +411,25 @@ mod tests {
     }
 
     #[test]
+    fn a_mapped_event_is_read_once_unless_a_key_has_escapes() {
+        let map = |text: &str| {
+            map_event(
+                &RawValue::from_string(text.into()).unwrap(),
+                &origin(EventType::Cis),
+            )
+            .unwrap()
+        };
+        let plain = map(
+            r#"{"activity":"user_login","timestamp":"2022-12-01T01:20:23.000Z","ip":"1.1.1.1"}"#,
+        );
+        assert!(plain.has_original_members());
+        let escaped = map(
+            r#"{"activity":"user_login","timestamp":"2022-12-01T01:20:23.000Z","\u0069p":"1.1.1.1"}"#,
+        );
+        assert!(!escaped.has_original_members());
+    }
+
+    #[test]
     fn an_event_nested_past_the_parsers_limit_is_refused_for_unparsed_not_a_panic() {
         let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
         let body = format!(
