@@ -54,7 +54,7 @@ pub struct Members<'a> {
 /// byte ranges, and the text's length. Taken only from objects whose keys have no escapes (most events), so a key
 /// is its range's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spans {
+pub(crate) struct Spans {
     text_len: usize,
     members: Vec<[u32; 4]>,
 }

@@ -606,18 +606,7 @@ async fn a_killed_process_rerun_leaves_every_event_exactly_once() {
         .binary(4, &[("TRIBUTARY_LOOKOUT_FLUSH_EVENTS", "200")])
         .spawn()
         .expect("start the binary");
-    let wait = Instant::now();
-    while h.checkpoint().await.is_none() {
-        assert!(
-            wait.elapsed() < Duration::from_secs(20),
-            "the process never checkpointed"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the process ended early"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    h.until_the_binary_checkpoints(&mut child).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     child.kill().expect("kill the process");
     child.wait().unwrap();
@@ -675,14 +664,7 @@ async fn on_its_one_thread_runtime_the_binary_keeps_its_lease_through_a_busy_ses
         .stderr(std::fs::File::create(&log).expect("create the log file"))
         .spawn()
         .expect("start the binary");
-    let wait = Instant::now();
-    while h.checkpoint().await.is_none() {
-        assert!(
-            wait.elapsed() < Duration::from_secs(20),
-            "the process never checkpointed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    h.until_the_binary_checkpoints(&mut child).await;
     for attempt in 1..=3 {
         // Longer than one lease lifetime since the last attempt.
         tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -705,6 +687,22 @@ async fn on_its_one_thread_runtime_the_binary_keeps_its_lease_through_a_busy_ses
 }
 
 impl Harness {
+    /// Waits (up to 20 s) until the binary running as `child` has checkpointed its first flush.
+    async fn until_the_binary_checkpoints(&self, child: &mut std::process::Child) {
+        let wait = Instant::now();
+        while self.checkpoint().await.is_none() {
+            assert!(
+                wait.elapsed() < Duration::from_secs(20),
+                "the process never checkpointed"
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the process ended early"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The real binary, run locally with the sample scheduled event and a deadline `timeout_s` away.
     fn binary(&self, timeout_s: u64, extra: &[(&str, &str)]) -> std::process::Command {
         let mut command = self.stack.command(env!("CARGO_BIN_EXE_lookout-stream"));
