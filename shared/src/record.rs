@@ -89,8 +89,9 @@ pub struct Record {
     pub event_extra: Vec<(&'static str, Value)>,
     /// Top-level ECS fields other than `event`: `user`, `source`, `user_agent`, `host`, `threat`, ...
     pub ecs: EcsFields,
-    /// The vendor's event exactly as received: set once, by [`Record::new`], so the spans below stay its own.
-    original: Box<RawValue>,
+    /// The vendor's event exactly as received, valid JSON: set once, by [`Record::new`] or [`Record::of_members`],
+    /// so the spans below stay its own.
+    original: Box<str>,
     /// Where the members of `original` lie in it, when the mapping read them already: the lean writer reads them
     /// from here instead of parsing the event a second time.
     original_members: Option<Spans>,
@@ -110,11 +111,49 @@ impl Record {
         id: impl Into<String>,
         original: Box<RawValue>,
     ) -> Self {
+        Record::with_original(
+            vendor,
+            event_type.into(),
+            timestamp,
+            id.into(),
+            original.into(),
+        )
+    }
+
+    /// A record whose original is the object `members` were read from, copied. Reading the members checked that
+    /// text as JSON, so it is not checked again; and the lean writer reads the members from where they lie
+    /// instead of parsing the original a second time (unless a key has escapes).
+    pub fn of_members(
+        vendor: &'static str,
+        event_type: impl Into<Cow<'static, str>>,
+        timestamp: DateTime<Utc>,
+        id: impl Into<String>,
+        members: &Members<'_>,
+    ) -> Self {
+        let mut record = Record::with_original(
+            vendor,
+            event_type.into(),
+            timestamp,
+            id.into(),
+            members.text().into(),
+        );
+        record.original_members = members.spans();
+        record
+    }
+
+    /// `original` must be valid JSON: both constructors take it from text that was checked.
+    fn with_original(
+        vendor: &'static str,
+        event_type: Cow<'static, str>,
+        timestamp: DateTime<Utc>,
+        id: String,
+        original: Box<str>,
+    ) -> Self {
         Record {
             timestamp,
             vendor,
-            event_type: event_type.into(),
-            id: id.into(),
+            event_type,
+            id,
             kind: "event",
             action: None,
             category: Vec::new(),
@@ -130,18 +169,9 @@ impl Record {
         }
     }
 
-    /// The vendor's event exactly as received.
-    pub fn original(&self) -> &RawValue {
+    /// The vendor's event exactly as received, as JSON text.
+    pub fn original(&self) -> &str {
         &self.original
-    }
-
-    /// Keeps where the members of the original lie, for the lean writer. `members` must have been read from the
-    /// original's own text (the same bytes, wherever they are held); members of any other text are ignored.
-    pub fn with_original_members(mut self, members: &Members<'_>) -> Self {
-        if members.text() == self.original.get() {
-            self.original_members = members.spans();
-        }
-        self
     }
 
     /// True when the lean writer will read the original's members from where the mapping found them.
@@ -508,7 +538,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lean_line_is_the_same_whether_the_mapping_kept_the_members_or_not() {
+    fn a_lean_line_is_the_same_whether_the_record_was_made_of_members_or_not() {
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
         let texts = [
             // Plain keys: the members are kept.
@@ -529,35 +559,40 @@ mod tests {
                 false,
             ),
         ];
+        let filled = |record: Record| {
+            record
+                .with_action("login")
+                .with_path("source.ip", Some("2.2.2.2".into()))
+                .with_path("service.id", Some("a1".into()))
+        };
         for (text, kept) in texts {
-            let bare = || {
-                Record::new("transmit", "cis", at, "id1", raw(text))
-                    .with_action("login")
-                    .with_path("source.ip", Some("2.2.2.2".into()))
-                    .with_path("service.id", Some("a1".into()))
+            let parsed = filled(Record::new("transmit", "cis", at, "id1", raw(text)));
+            let members = Members::parse(text).unwrap();
+            let of_members = filled(Record::of_members("transmit", "cis", at, "id1", &members));
+            assert_eq!(of_members.original(), text);
+            assert_eq!(of_members.has_original_members(), kept, "{text}");
+            assert!(!parsed.has_original_members());
+            assert_eq!(lean_bytes(&of_members), lean_bytes(&parsed), "{text}");
+            let full = |record: &Record| {
+                let mut out = Vec::new();
+                record.to_line(&mut out, &LineStamp::now(Shape::Full));
+                serde_json::from_slice::<Value>(&out).unwrap()["transmit"].clone()
             };
-            // Members read from another copy of the same bytes, as a mapping reads them from the vendor's answer.
-            let copy = text.to_owned();
-            let members = Members::parse(&copy).unwrap();
-            let with_members = bare().with_original_members(&members);
-            assert_eq!(with_members.has_original_members(), kept, "{text}");
-            assert_eq!(lean_bytes(&with_members), lean_bytes(&bare()), "{text}");
+            assert_eq!(full(&of_members), full(&parsed), "{text}");
         }
     }
 
     #[test]
-    fn the_lean_writer_reads_the_kept_members_and_members_of_another_text_are_not_kept() {
+    fn the_lean_writer_reads_the_kept_members_instead_of_parsing_the_original() {
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
         let text = r#"{"a":"b","c":2,"d":3}"#;
         // As long as `text`, laid out as its start without its last member.
         let other = r#"{"a":"b","c":2}      "#;
         assert_eq!(other.len(), text.len());
-        let record = Record::new("transmit", "cis", at, "id1", raw(text))
-            .with_original_members(&Members::parse(other).unwrap());
-        assert!(!record.has_original_members());
+        let record = Record::new("transmit", "cis", at, "id1", raw(text));
         assert!(lean_bytes(&record).contains(r#""transmit":{"a":"b","c":2,"d":3}"#));
-        // Had they been kept, the writer would have read them instead of parsing the original (which is the second
-        // parse this saves), and lost `d`: so only members of the original's own text are kept.
+        // Spans of another text forced onto the record are read as they stand, and `d` is lost: so the writer
+        // reads kept members rather than parsing, which is why only `of_members` keeps them, from its own text.
         let mut misled = record;
         misled.original_members = Members::parse(other).unwrap().spans();
         assert!(lean_bytes(&misled).contains(r#""transmit":{"a":"b","c":2}"#));

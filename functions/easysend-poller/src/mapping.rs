@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tributary_shared::event_id;
+use tributary_shared::members::Members;
 use tributary_shared::record::{Outcome, Record};
 use tributary_shared::time::{self, TimeError};
 
@@ -112,21 +113,24 @@ pub fn to_record(raw: &[u8], log: ParsedLog, provenance: &Provenance<'_>) -> Rec
         value: mut log,
         timestamp,
     } = log;
-    let original = match std::str::from_utf8(raw)
+    let id = event_id::from_canonical_json(&log);
+    // The lean writer needs the log's members. Read here, once, they let it read them from where they lie, and
+    // the record keep the text without checking it as JSON again (reading the members checked it).
+    let members = std::str::from_utf8(raw)
         .ok()
-        .and_then(|text| RawValue::from_string(text.to_owned()).ok())
-    {
-        Some(raw) => raw,
-        // `parse` accepted these bytes as JSON, so this only happens for exotic encodings.
-        None => RawValue::from_string(log.to_string()).expect("a Value serializes to valid JSON"),
-    };
-    let mut record = Record::new(
-        VENDOR,
-        event_type(&log),
-        timestamp,
-        event_id::from_canonical_json(&log),
-        original,
-    )
+        .and_then(|text| Members::parse(text).ok());
+    let mut record = match &members {
+        Some(members) => Record::of_members(VENDOR, event_type(&log), timestamp, id, members),
+        // `parse` accepted these bytes as a JSON object, so this does not happen; were it to, the log as parsed
+        // stands for its text.
+        None => Record::new(
+            VENDOR,
+            event_type(&log),
+            timestamp,
+            id,
+            RawValue::from_string(log.to_string()).expect("a Value serializes to valid JSON"),
+        ),
+    }
     .with_operator_provenance("stream", provenance.stream)
     .with_operator_provenance("window", provenance.window);
 
@@ -333,6 +337,32 @@ mod tests {
         .id;
         assert_eq!(id, event_id::from_canonical_json(&value));
         assert_eq!(id, "9cf02793e39ee614dd747c003e53ee53");
+    }
+
+    #[test]
+    fn a_record_keeps_the_logs_text_verbatim_and_its_members_unless_a_key_has_escapes() {
+        let record = |text: &str| {
+            let provenance = Provenance {
+                stream: "security-logs",
+                window: "w",
+            };
+            to_record(
+                text.as_bytes(),
+                parse(text.as_bytes()).unwrap(),
+                &provenance,
+            )
+        };
+        let plain = record(LOG);
+        assert_eq!(plain.original(), LOG);
+        assert!(plain.has_original_members());
+        let escaped = LOG.replacen(r#""environment""#, r#""\u0065nvironment""#, 1);
+        let escaped_record = record(&escaped);
+        assert_eq!(escaped_record.original(), escaped);
+        assert!(!escaped_record.has_original_members());
+        assert_eq!(
+            escaped_record.id, plain.id,
+            "the same log, spelled otherwise"
+        );
     }
 
     #[test]

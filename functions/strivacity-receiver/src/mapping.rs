@@ -790,7 +790,7 @@ mod tests {
         assert_eq!(encoded.id, "inner");
         assert_eq!(encoded.outcome, Outcome::Success);
         assert_eq!(
-            encoded.original().get(),
+            encoded.original(),
             r#"{"eventId":"inner","labels":["SUCCESS"]}"#
         );
     }

@@ -8,7 +8,6 @@
 
 use std::sync::OnceLock;
 
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::Record;
@@ -241,7 +240,7 @@ impl ObjectPlan {
 /// when it is not an object).
 pub(super) fn write_vendor_object(
     record: &Record,
-    original: &RawValue,
+    original: &str,
     timestamp: &str,
     out: &mut Vec<u8>,
 ) {
@@ -250,9 +249,9 @@ pub(super) fn write_vendor_object(
     let kept = record
         .original_members
         .as_ref()
-        .and_then(|spans| Members::at(original.get(), spans));
-    let Some(event) = kept.or_else(|| Members::parse(original.get()).ok()) else {
-        out.extend_from_slice(original.get().as_bytes());
+        .and_then(|spans| Members::at(original, spans));
+    let Some(event) = kept.or_else(|| Members::parse(original).ok()) else {
+        out.extend_from_slice(original.as_bytes());
         return;
     };
     let lean = Lean {

@@ -1,7 +1,6 @@
 //! Writes a [`Record`] as one JSON line, member by member into the line's buffer: the record is walked once, and
 //! nothing is built only to be serialized and freed.
 
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{lean, rfc3339, rfc3339_into, LineStamp, Record, Shape, ECS_VERSION};
@@ -59,21 +58,20 @@ pub(super) fn write(r: &Record, stamp: &LineStamp, out: &mut Vec<u8>) {
         RESERVED.contains(&name) || (!full && name == "related")
     });
 
-    let text = r.original.get();
+    let text: &str = &r.original;
     let flat;
-    let original: &RawValue = if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
+    let original = if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
         // A pretty-printed original would break the NDJSON line. JSON has line breaks only between tokens,
         // never inside strings, so spaces in their place keep the event's text and meaning.
-        flat = RawValue::from_string(text.replace(['\n', '\r'], " "))
-            .expect("swapping whitespace between JSON tokens keeps the JSON valid");
+        flat = text.replace(['\n', '\r'], " ");
         &flat
     } else {
-        &r.original
+        text
     };
     write_json_str(r.vendor, out);
     out.push(b':');
     if full {
-        out.extend_from_slice(original.get().as_bytes());
+        out.extend_from_slice(original.as_bytes());
     } else {
         lean::write_vendor_object(r, original, timestamp, out);
     }
