@@ -565,6 +565,11 @@ mod tests {
                 .with_path("source.ip", Some("2.2.2.2".into()))
                 .with_path("service.id", Some("a1".into()))
         };
+        let full = |record: &Record| {
+            let mut out = Vec::new();
+            record.to_line(&mut out, &LineStamp::now(Shape::Full));
+            serde_json::from_slice::<Value>(&out).unwrap()["transmit"].clone()
+        };
         for (text, kept) in texts {
             let parsed = filled(Record::new("transmit", "cis", at, "id1", raw(text)));
             let members = Members::parse(text).unwrap();
@@ -573,11 +578,6 @@ mod tests {
             assert_eq!(of_members.has_original_members(), kept, "{text}");
             assert!(!parsed.has_original_members());
             assert_eq!(lean_bytes(&of_members), lean_bytes(&parsed), "{text}");
-            let full = |record: &Record| {
-                let mut out = Vec::new();
-                record.to_line(&mut out, &LineStamp::now(Shape::Full));
-                serde_json::from_slice::<Value>(&out).unwrap()["transmit"].clone()
-            };
             assert_eq!(full(&of_members), full(&parsed), "{text}");
         }
     }

@@ -119,13 +119,14 @@ pub fn to_record(raw: &[u8], log: ParsedLog, provenance: &Provenance<'_>) -> Rec
     let members = std::str::from_utf8(raw)
         .ok()
         .and_then(|text| Members::parse(text).ok());
+    let event_type = event_type(&log);
     let mut record = match &members {
-        Some(members) => Record::of_members(VENDOR, event_type(&log), timestamp, id, members),
+        Some(members) => Record::of_members(VENDOR, event_type, timestamp, id, members),
         // `parse` accepted these bytes as a JSON object, so this does not happen; were it to, the log as parsed
         // stands for its text.
         None => Record::new(
             VENDOR,
-            event_type(&log),
+            event_type,
             timestamp,
             id,
             RawValue::from_string(log.to_string()).expect("a Value serializes to valid JSON"),
