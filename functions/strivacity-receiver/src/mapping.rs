@@ -155,7 +155,7 @@ impl Mapper {
         let id = self
             .event_id_paths
             .iter()
-            .find_map(|p| exact_text_at(original.get(), p))
+            .find_map(|p| id_at(original.get(), fields, p))
             .or_else(|| fallback_id.map(str::to_owned))
             .unwrap_or_else(|| event_id::from_canonical_json(event));
         // The first time the event names decides, then the envelope's; a time that reads as one but cannot be
@@ -184,6 +184,19 @@ impl Mapper {
             record = ecs_fields(record, fields, event_type);
         }
         record
+    }
+}
+
+/// The vendor's id at `path`, as [`exact_text_at`] reads it. A string is taken from the parsed event, which holds
+/// the same text: only a number (or another value) needs the raw event read again, and reading it cost about a
+/// tenth of the receiver's CPU per event.
+fn id_at(raw: &str, fields: Option<&Map<String, Value>>, path: &str) -> Option<String> {
+    match lookup(fields?, path)? {
+        Value::String(s) => {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_owned())
+        }
+        _ => exact_text_at(raw, path),
     }
 }
 
@@ -634,6 +647,29 @@ mod tests {
                 .id,
             "7"
         );
+    }
+
+    #[test]
+    fn an_id_that_is_blank_or_null_gives_way_to_the_next_path_and_a_literal_dotted_key_wins() {
+        let m = Mapper::default();
+        let id = |m: &Mapper, event: &str| m.hec(&envelope(event), REQUEST, now()).id;
+        assert_eq!(id(&m, r#"{"eventId":"  ","eventID":"b"}"#), "b");
+        assert_eq!(id(&m, r#"{"eventId":null,"eventID":"c"}"#), "c");
+        assert_eq!(id(&m, r#"{"eventId":" x\t"}"#), "x");
+        assert_eq!(id(&m, r#"{"eventId":"a","eventId":"last"}"#), "last");
+        assert_eq!(id(&m, r#"{"eventId":true}"#), "true");
+        let nested = Mapper {
+            event_id_paths: vec!["meta.uid".into()],
+            ..Mapper::default()
+        };
+        assert_eq!(
+            id(&nested, r#"{"meta":{"uid":"deep"},"meta.uid":"literal"}"#),
+            "literal"
+        );
+        assert_eq!(id(&nested, r#"{"meta":{"uid":" deep "}}"#), "deep");
+        assert_eq!(id(&nested, r#"{"meta":"flat"}"#).len(), 32);
+        // Text sent for a document is kept as `{"message": ...}` and has no id of its own.
+        assert_eq!(id(&m, r#""eventId""#).len(), 32);
     }
 
     #[test]
