@@ -257,7 +257,8 @@ pub fn parse_bulk(
                 ))
             }
         };
-        let action_text = String::from_utf8_lossy(line).into_owned();
+        // Only a refused item names its lines; an accepted one is kept by its document.
+        let action_text = || String::from_utf8_lossy(line);
         let refuse = |error: EsError, raw: String| RefusedItem {
             action: action.name(),
             index: index.clone(),
@@ -268,7 +269,10 @@ pub fn parse_bulk(
         };
         // `delete` is the one action without a document line.
         if action == Action::Delete {
-            items.push(Err(refuse(unkept(number, action), action_text)));
+            items.push(Err(refuse(
+                unkept(number, action),
+                action_text().into_owned(),
+            )));
             continue;
         }
         let Some((source_number, source)) = lines.next().filter(|(_, l)| !l.is_empty()) else {
@@ -277,7 +281,7 @@ pub fn parse_bulk(
                 format!("Action/metadata line [{number}] has no document line after it"),
             ));
         };
-        let raw_pair = || format!("{action_text}\n{}", String::from_utf8_lossy(source));
+        let raw_pair = || format!("{}\n{}", action_text(), String::from_utf8_lossy(source));
         if action == Action::Update {
             items.push(Err(refuse(unkept(number, action), raw_pair())));
             continue;
