@@ -8,11 +8,15 @@
 //! was parsed, and [`Members::at`] can read the members again from where they lay without checking it a second
 //! time, which a `RawValue` (made only by parsing) could not.
 
+mod object;
+
 use std::borrow::Cow;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
+
+pub use object::ParsedObject;
 
 /// A member's key. `Plain` when the key had no escape sequences, so its text between the quotes *is* the key and
 /// can be written back as it stands; `Decoded` when it had some.
