@@ -40,6 +40,20 @@ fn members_at_keys<'a>(text: &'a str, keys: &[&'a str]) -> Option<Members<'a>> {
     let bytes = text.as_bytes();
     let base = text.as_ptr() as usize;
     let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    // The first byte at or after `at` that is not white space.
+    let forward = |mut at: usize| {
+        while bytes.get(at).copied().is_some_and(is_space) {
+            at += 1;
+        }
+        at
+    };
+    // The end of what precedes the white space before `at`, no further back than `floor`.
+    let back = |mut at: usize, floor: usize| {
+        while at > floor && is_space(bytes[at - 1]) {
+            at -= 1;
+        }
+        at
+    };
     let start_of = |key: &str| (key.as_ptr() as usize).checked_sub(base);
     let mut entries = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
@@ -51,36 +65,23 @@ fn members_at_keys<'a>(text: &'a str, keys: &[&'a str]) -> Option<Members<'a>> {
         {
             return None;
         }
-        let mut value_start = key_end + 1;
-        while bytes.get(value_start).copied().is_some_and(is_space) {
-            value_start += 1;
-        }
-        if bytes.get(value_start) != Some(&b':') {
+        let colon = forward(key_end + 1);
+        if bytes.get(colon) != Some(&b':') {
             return None;
         }
-        value_start += 1;
-        while bytes.get(value_start).copied().is_some_and(is_space) {
-            value_start += 1;
-        }
-        // Back from the next key's opening quote over `, ` (or from the end over `}`), to the value's last byte.
-        let (mut value_end, closing) = match keys.get(i + 1) {
+        let value_start = forward(colon + 1);
+        // Back from the next key's opening quote (which its own turn checks) over `, `, or from the end over `}`.
+        let (end, closing) = match keys.get(i + 1) {
             Some(next) => (start_of(next)?.checked_sub(1)?, b','),
-            None => (text.trim_end_matches([' ', '\t', '\n', '\r']).len(), b'}'),
+            None => (text.len(), b'}'),
         };
-        if i + 1 < keys.len() && bytes.get(value_end) != Some(&b'"') {
+        let punctuation = back(end, value_start);
+        if punctuation <= value_start || bytes[punctuation - 1] != closing {
             return None;
         }
-        while value_end > value_start && is_space(bytes[value_end - 1]) {
-            value_end -= 1;
-        }
-        if value_end <= value_start || bytes[value_end - 1] != closing {
-            return None;
-        }
-        value_end -= 1;
-        while value_end > value_start && is_space(bytes[value_end - 1]) {
-            value_end -= 1;
-        }
-        let value = text.get(value_start..value_end).filter(|v| !v.is_empty())?;
+        let value = text
+            .get(value_start..back(punctuation - 1, value_start))
+            .filter(|v| !v.is_empty())?;
         entries.push((Key::Plain(key), value));
     }
     Some(Members { text, entries })
