@@ -135,15 +135,30 @@ impl Partition {
         )
     }
 
-    /// The full object key for `object_id` under `prefix`. An object id that would take the key past 1024 bytes
-    /// is replaced by its digest, so the same id always gives the same key.
-    pub fn key(&self, prefix: &str, object_id: &str) -> String {
+    /// The path under `prefix` of every partition of this one's vendor and event type, whatever the hour (without a
+    /// trailing `/`). Their hours follow in time order, as S3 lists keys.
+    pub fn lane_under(&self, prefix: &str) -> String {
+        let path = self.path_under(prefix);
+        let hours = path
+            .rfind("/dt=")
+            .expect("a partition's path ends with its hour");
+        path[..hours].to_owned()
+    }
+
+    /// The partition's path under `prefix`, where its objects' keys begin (without a trailing `/`).
+    pub fn path_under(&self, prefix: &str) -> String {
         let prefix = prefix.trim_matches('/');
-        let head = if prefix.is_empty() {
+        if prefix.is_empty() {
             self.path()
         } else {
             format!("{prefix}/{}", self.path())
-        };
+        }
+    }
+
+    /// The full object key for `object_id` under `prefix`. An object id that would take the key past 1024 bytes
+    /// is replaced by its digest, so the same id always gives the same key.
+    pub fn key(&self, prefix: &str, object_id: &str) -> String {
+        let head = self.path_under(prefix);
         let key = format!("{head}/{}.ndjson.gz", sanitize(object_id));
         if key.len() <= MAX_KEY_BYTES {
             return key;
@@ -299,6 +314,23 @@ mod tests {
             p.path(),
             "vendor=lookout/event_type=_unparsed/dt=2026-01-02/hour=05"
         );
+    }
+
+    #[test]
+    fn a_lanes_hours_list_in_time_order_after_its_path() {
+        let p = Partition::unparsed("easysend", at(2026, 5));
+        assert_eq!(
+            p.lane_under("/t/"),
+            "t/vendor=easysend/event_type=_unparsed"
+        );
+        assert!(p.path_under("t").starts_with(&p.lane_under("t")));
+        // Keys sort as hours do, which is what listing a lane from an hour on relies on.
+        let hours = [at(2026, 9), at(2026, 10), at(2027, 0)];
+        let paths: Vec<String> = hours
+            .iter()
+            .map(|h| Partition::unparsed("easysend", *h).path_under(""))
+            .collect();
+        assert!(paths.windows(2).all(|w| w[0] < w[1]), "{paths:?}");
     }
 
     #[test]

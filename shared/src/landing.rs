@@ -226,6 +226,46 @@ impl Lander {
         }
     }
 
+    /// The lines of the gzip NDJSON object at `key`, or `None` when there is none.
+    pub async fn read_lines(&self, key: &str) -> Result<Option<Vec<String>>, String> {
+        let Some(object) = self.get_if_exists(key).await? else {
+            return Ok(None);
+        };
+        let body = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_bytes();
+        crate::ndjson::decode_lines(&body)
+            .map(Some)
+            .map_err(|e| format!("not gzip NDJSON: {e}"))
+    }
+
+    /// The keys of the objects in the partitions of `from`'s vendor and event type, from `from`'s hour on, in key
+    /// order (which is hour order): one listing however many hours it spans.
+    pub async fn keys_from(&self, from: &Partition) -> Result<Vec<String>, String> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(format!("{}/", from.lane_under(&self.prefix)))
+            // Every key of `from`'s hour is longer than its path, so it follows it.
+            .start_after(from.path_under(&self.prefix))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| crate::aws::error_text(&e))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|object| object.key().map(str::to_owned)),
+            );
+        }
+        Ok(keys)
+    }
+
     /// Records grouped by the partition each lands in, in partition order.
     pub fn by_partition(records: &[Record]) -> BTreeMap<Partition, Vec<&Record>> {
         let mut groups: BTreeMap<Partition, Vec<&Record>> = BTreeMap::new();

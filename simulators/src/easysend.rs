@@ -141,6 +141,16 @@ impl SimState {
         Ok(())
     }
 
+    /// Inserts logs whose own `@timestamp` cannot place them (missing, unreadable, or not an object at all), kept
+    /// at `at`: the bad data a real table could hold, served with the logs around `at`.
+    pub fn insert_unplaced(&self, at: DateTime<Utc>, logs: &[Value]) {
+        let now = Utc::now();
+        let mut inner = self.lock();
+        for log in logs {
+            inner.store.insert(store::unplaced_entry(log, at, now));
+        }
+    }
+
     pub fn log_count(&self) -> usize {
         self.lock().store.len()
     }
@@ -501,10 +511,21 @@ async fn sim_seed(State(state): State<SimState>, Json(request): Json<SeedRequest
 #[derive(Deserialize)]
 struct InsertRequest {
     logs: Vec<Value>,
+    /// Where the table keeps logs that their own `@timestamp` cannot place; given, every log is kept there as
+    /// it is, whatever it holds.
+    #[serde(default)]
+    at: Option<DateTime<Utc>>,
 }
 
 async fn sim_logs(State(state): State<SimState>, Json(request): Json<InsertRequest>) -> Response {
-    match state.insert_logs(&request.logs) {
+    let inserted = match request.at {
+        Some(at) => {
+            state.insert_unplaced(at, &request.logs);
+            Ok(())
+        }
+        None => state.insert_logs(&request.logs),
+    };
+    match inserted {
         Ok(()) => {
             Json(json!({"inserted": request.logs.len(), "logs": state.log_count()})).into_response()
         }

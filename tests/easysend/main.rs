@@ -844,3 +844,128 @@ async fn the_sweep_recovers_logs_written_10_and_30_minutes_late_exactly_once() {
     assert_eq!(landed(&records, "late-30"), 1);
     assert_eq!(assert_no_duplicates(&records), 202);
 }
+
+/// Logs whose own `@timestamp` cannot place them, kept by the vendor among the logs of one minute: each kind
+/// lands under `_unparsed` with its text and the reason, the logs around it land as records, and the stream moves
+/// on. Fetched again (the next run's overlap, in another hour, then a sweep over the same minutes in wider
+/// requests), none of them lands twice; two with the same text stay two, and one written later still lands.
+#[tokio::test]
+async fn logs_their_own_time_cannot_place_land_once_under_unparsed_and_the_stream_moves_on() {
+    settle().await;
+    let s = setup("es-unplaced", |c| {
+        c.sweep_every = Duration::from_secs(1);
+        c.sweep_reach = Duration::from_secs(45 * 60);
+        c.sweep_window = Duration::from_secs(20 * 60);
+    })
+    .await;
+    let start = s.first_start();
+    let kept_at = start + chrono::Duration::seconds(90);
+    s.sim.seed(40, start, start + MINUTE * 4, ProductMix::Mixed);
+    let plain = json!("Security log, as plain text");
+    // Each bad log, the reason its error names, and how many of it the vendor keeps.
+    let mut bad = vec![
+        (
+            json!({"message": "Security log", "product_type": "Player"}),
+            "no @timestamp",
+            1,
+        ),
+        (
+            json!({"@timestamp": "yesterday", "message": "Security log"}),
+            "@timestamp",
+            1,
+        ),
+        (
+            json!({"@timestamp": 1_732_099_062, "message": "Security log"}),
+            "no @timestamp",
+            1,
+        ),
+        (plain.clone(), "not a JSON object", 2),
+        (
+            json!([{"@timestamp": "2024-11-20T10:37:42.943305"}]),
+            "not a JSON object",
+            1,
+        ),
+    ];
+    let texts: Vec<Value> = bad
+        .iter()
+        .flat_map(|(log, _, times)| std::iter::repeat_n(log.clone(), *times))
+        .collect();
+    s.sim.insert_unplaced(kept_at, &texts);
+
+    let first = s.run().await.expect("bad logs never fail the run");
+    assert_eq!(first["outcome"], "drained", "{first}");
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 40);
+    let cursor = s
+        .cursor()
+        .await
+        .expect("the cursor moved past the bad logs");
+
+    let check = |unparsed: &[Value], bad: &[(Value, &str, usize)], when: &str| {
+        let expected: usize = bad.iter().map(|(_, _, times)| times).sum();
+        assert_eq!(unparsed.len(), expected, "{when}: {unparsed:#?}");
+        for (log, reason, times) in bad {
+            let text = log.to_string();
+            let found: Vec<&Value> = unparsed
+                .iter()
+                .filter(|u| u["event"]["original"] == text.as_str())
+                .collect();
+            assert_eq!(found.len(), *times, "{when}: {text} in {unparsed:#?}");
+            for item in found {
+                assert_eq!(item["event"]["kind"], "pipeline_error");
+                assert_eq!(item["event"]["dataset"], "easysend._unparsed");
+                let error = item["error"]["message"].as_str().unwrap();
+                assert!(error.contains(reason), "{when}: {error} names {reason}");
+                assert_eq!(item["tributary"]["stream"], "security-logs");
+            }
+        }
+    };
+    check(&s.stack.unparsed().await, &bad, "after the first run");
+
+    // As if the next run came in the next hour: what landed is filed an hour later. (Only objects of the hour of a
+    // window's start or later can hold what its fetches landed; a later hour stands for one the test cannot wait
+    // for.)
+    let keys: Vec<String> = s
+        .stack
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.contains("/event_type=_unparsed/"))
+        .collect();
+    assert!(!keys.is_empty());
+    for key in &keys {
+        let hour: u32 = key.split("/hour=").nth(1).unwrap()[..2].parse().unwrap();
+        let body = s.stack.object(key).await.to_vec();
+        let moved = key.replace(
+            &format!("/hour={hour:02}/"),
+            &format!("/hour={:02}/", (hour + 1) % 24),
+        );
+        assert_ne!(&moved, key);
+        s.stack.put(&moved, body).await;
+        s.stack.delete(key).await;
+    }
+    // And one more log with a text that landed before, written after the first run fetched its minute.
+    s.sim.insert_unplaced(kept_at, std::slice::from_ref(&plain));
+    bad[3].2 += 1;
+
+    // The next run fetches the overlap again, and its sweep the same minutes in wider requests.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let second = s.run().await.unwrap();
+    assert_eq!(second["outcome"], "drained", "{second}");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let third = s.run().await.unwrap();
+    assert_eq!(third["outcome"], "drained", "{third}");
+    assert_eq!(third["sweep"]["complete"], true, "{third}");
+    check(
+        &s.stack.unparsed().await,
+        &bad,
+        "after the overlap and a sweep",
+    );
+    let again = second["unparsed_fetched_again"].as_u64().unwrap()
+        + third["unparsed_fetched_again"].as_u64().unwrap();
+    assert!(
+        again >= 6,
+        "the logs met again are reported: {second} {third}"
+    );
+    assert_eq!(assert_no_duplicates(&s.stack.records().await), 40);
+    assert!(s.cursor().await.unwrap() >= cursor);
+}

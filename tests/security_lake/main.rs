@@ -215,14 +215,7 @@ async fn an_hour_whose_inputs_shrank_keeps_its_files() {
     let expired = h.land("b", &["e3"]).await;
     h.rebuilder().rebuild(&h.hour).await.unwrap();
     // As if the lifecycle rule had expired an object.
-    h.stack
-        .s3
-        .delete_object()
-        .bucket(&h.stack.bucket)
-        .key(&expired)
-        .send()
-        .await
-        .unwrap();
+    h.stack.delete(&expired).await;
     let refused = h.rebuilder().rebuild(&h.hour).await.unwrap_err();
     assert!(
         refused
@@ -395,14 +388,7 @@ async fn an_object_gone_between_listing_and_reading_fails_that_build_and_the_nex
     let listed = inputs::list(&h.stack.s3, &h.stack.bucket, &prefix)
         .await
         .unwrap();
-    h.stack
-        .s3
-        .delete_object()
-        .bucket(&h.stack.bucket)
-        .key(&gone)
-        .send()
-        .await
-        .unwrap();
+    h.stack.delete(&gone).await;
     let failed = h
         .rebuilder()
         .rebuild_from(&h.hour, listed)

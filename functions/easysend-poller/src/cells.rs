@@ -5,7 +5,6 @@
 //! fetches and the regular windows all write the same keys, and no log is ever in S3 twice.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
 
 use chrono::{DateTime, Duration, Utc};
 use tributary_shared::keys::Partition;
@@ -15,6 +14,7 @@ use tributary_shared::record::{Record, Unparsed};
 use tributary_shared::services::Services;
 
 use crate::mapping::VENDOR;
+use crate::unparsed_again::EarlierUnparsed;
 use crate::windows::{align_down, Window};
 
 /// The naming grid. Equal to the default window, so with the default every window is exactly one cell.
@@ -33,6 +33,10 @@ pub struct CellLanding {
     cells: BTreeMap<DateTime<Utc>, StreamingLanding>,
     /// Items that did not parse have no time: they are named after the fetch they came from.
     unparsed: StreamingLanding,
+    fetched: Window,
+    stream: String,
+    /// Read on the first unparsed item: those that landed before, not to land them again.
+    earlier_unparsed: Option<EarlierUnparsed>,
     /// Set for a re-check: only logs not already in their cell's object are landed.
     known: Option<Landed>,
     /// What the cells committed so far landed.
@@ -40,11 +44,14 @@ pub struct CellLanding {
 }
 
 impl CellLanding {
-    pub fn new(lander: &Lander, fetched: Window) -> Self {
+    pub fn new(lander: &Lander, fetched: Window, stream: &str) -> Self {
         CellLanding {
             lander: lander.clone(),
             cells: BTreeMap::new(),
             unparsed: lander.streaming(&fetched.tag()),
+            fetched,
+            stream: stream.to_owned(),
+            earlier_unparsed: None,
             known: None,
             report: LandReport::default(),
         }
@@ -52,10 +59,10 @@ impl CellLanding {
 
     /// A landing that takes only logs not already landed in their cell's object (the retrospection sweep), so a
     /// re-check that finds nothing new writes nothing.
-    pub fn only_new(lander: &Lander, fetched: Window, landed: Landed) -> Self {
+    pub fn only_new(lander: &Lander, fetched: Window, stream: &str, landed: Landed) -> Self {
         CellLanding {
             known: Some(landed),
-            ..CellLanding::new(lander, fetched)
+            ..CellLanding::new(lander, fetched, stream)
         }
     }
 
@@ -75,7 +82,17 @@ impl CellLanding {
             .await
     }
 
+    /// Adds an item that did not parse, unless it landed before ([`crate::unparsed_again`]).
     pub async fn push_unparsed(&mut self, item: &Unparsed) -> Result<(), LandError> {
+        let earlier = match &mut self.earlier_unparsed {
+            Some(earlier) => earlier,
+            None => self
+                .earlier_unparsed
+                .insert(EarlierUnparsed::read(&self.lander, &self.stream, self.fetched).await?),
+        };
+        if !earlier.is_new(&item.raw) {
+            return Ok(());
+        }
         self.unparsed.push_unparsed(item).await
     }
 
@@ -102,6 +119,7 @@ impl CellLanding {
     pub async fn commit(self) -> Result<(LandReport, Recheck), LandError> {
         let mut report = self.report;
         let known = self.known;
+        let earlier_unparsed = self.earlier_unparsed.unwrap_or_default();
         let mut pending = self.cells.into_values().chain([self.unparsed]);
         while let Some(landing) = pending.next() {
             match landing.commit().await {
@@ -116,12 +134,12 @@ impl CellLanding {
             }
         }
         report.objects.sort_by(|a, b| a.key.cmp(&b.key));
-        let recheck = known
-            .map(|k| Recheck {
-                reads: k.reads,
-                new: k.new,
-            })
-            .unwrap_or_default();
+        let (reads, new) = known.map_or((0, 0), |k| (k.reads, k.new));
+        let recheck = Recheck {
+            reads: reads + earlier_unparsed.reads,
+            new,
+            unparsed_again: earlier_unparsed.again,
+        };
         Ok((report, recheck))
     }
 
@@ -133,13 +151,15 @@ impl CellLanding {
     }
 }
 
-/// What a re-check cost and found.
+/// What reading back what landed before cost and found.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Recheck {
     /// Objects read back from S3.
     pub reads: u64,
-    /// Logs that had not landed.
+    /// Logs that had not landed (a re-check).
     pub new: u64,
+    /// Unparsed logs met again and not landed twice (any fetch).
+    pub unparsed_again: u64,
 }
 
 /// What already landed, read back cell object by cell object as a re-check reaches it.
@@ -190,20 +210,7 @@ impl Landed {
             landed: 0,
             total: 0,
         };
-        let object = match self.lander.get_if_exists(key).await.map_err(failed)? {
-            Some(object) => object,
-            None => return Ok(HashSet::new()),
-        };
-        let body = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| failed(e.to_string()))?
-            .into_bytes();
-        let mut text = String::new();
-        flate2::read::MultiGzDecoder::new(&body[..])
-            .read_to_string(&mut text)
-            .map_err(|e| failed(format!("not gzip NDJSON: {e}")))?;
+        let lines = self.lander.read_lines(key).await.map_err(failed)?;
         #[derive(serde::Deserialize)]
         struct Line {
             event: Event,
@@ -212,8 +219,9 @@ impl Landed {
         struct Event {
             id: String,
         }
-        Ok(text
-            .lines()
+        Ok(lines
+            .iter()
+            .flatten()
             .filter_map(|line| serde_json::from_str::<Line>(line).ok())
             .map(|line| line.event.id)
             .collect())

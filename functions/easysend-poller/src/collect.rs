@@ -31,6 +31,8 @@ pub mod metric {
     pub const WINDOW_SPLITS: &str = "WindowSplits";
     /// Logs the vendor returned outside the asked window (dropped: they belong to another window).
     pub const LOGS_OUTSIDE_WINDOW: &str = "LogsOutsideWindow";
+    /// Unparsed logs fetched again that had landed before (not landed twice).
+    pub const UNPARSED_FETCHED_AGAIN: &str = "UnparsedFetchedAgain";
 
     use tributary_shared::metrics::Unit;
 
@@ -41,6 +43,7 @@ pub mod metric {
         (WINDOWS_REFETCHED, Unit::Count),
         (WINDOW_SPLITS, Unit::Count),
         (LOGS_OUTSIDE_WINDOW, Unit::Count),
+        (UNPARSED_FETCHED_AGAIN, Unit::Count),
         (
             tributary_shared::run::events::LATE_LOGS_RECOVERED,
             Unit::Count,
@@ -87,6 +90,9 @@ pub struct WindowDetail {
     /// Windows fetched again because they lie within the overlap.
     pub refetched: u64,
     pub splits: u64,
+    /// Unparsed logs met again in a window fetched again (or by the sweep), which had landed and were not landed
+    /// twice.
+    pub unparsed_fetched_again: u64,
     pub cursor_lag_seconds: Option<i64>,
     pub retention_alarm: bool,
     pub lost: Option<LostRange>,
@@ -213,9 +219,14 @@ async fn collect(
             metrics: run.metrics(),
             lander: run.lander(),
         };
-        let landed = land_window(&fetch, window, CellLanding::new(fetch.lander, window)).await;
+        let landed = land_window(
+            &fetch,
+            window,
+            CellLanding::new(fetch.lander, window, &stream),
+        )
+        .await;
         rounds.observe(began.elapsed());
-        let (stats, landing, _) = match landed {
+        let (stats, landing, known) = match landed {
             Ok(done) => done,
             Err(_) if deadline.expired() => {
                 tracing::info!(message = "Ran out of time inside a window; it is fetched again next run.", stream = %stream, window = %window);
@@ -235,6 +246,7 @@ async fn collect(
             }
         };
         detail.splits += stats.splits;
+        detail.unparsed_fetched_again += known.unparsed_again;
         if refetch {
             run.record_landing(&landing, stats.newest);
             detail.refetched += 1;
@@ -288,6 +300,10 @@ pub(crate) async fn land_window(
                 );
             }
             let (landed, known) = landing.commit().await?;
+            if known.unparsed_again > 0 {
+                metrics.count(metric::UNPARSED_FETCHED_AGAIN, known.unparsed_again);
+                tracing::info!(message = "Unparsed logs fetched again had landed before; they are not landed twice.", stream = %stream, window = %window, logs = known.unparsed_again);
+            }
             tracing::info!(message = "Window landed.", stream = %stream, window = %window, logs = landed.events, objects = landed.objects.len(), splits = stats.splits);
             Ok((stats, landed, known))
         }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod mapping;
 pub mod pages;
 pub mod sweep;
+pub mod unparsed_again;
 pub mod windows;
 
 use lambda_runtime::LambdaEvent;

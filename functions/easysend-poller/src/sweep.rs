@@ -128,7 +128,8 @@ pub async fn sweep(
             metrics: run.metrics(),
             lander: run.lander(),
         };
-        let landing = CellLanding::only_new(run.lander(), window, Landed::new(&poller.services));
+        let landing =
+            CellLanding::only_new(run.lander(), window, &stream, Landed::new(&poller.services));
         let began = Instant::now();
         let result = land_window(&fetch, window, landing).await;
         rounds.observe(began.elapsed());
@@ -148,6 +149,7 @@ pub async fn sweep(
         report.bytes += stats.bytes;
         report.objects_read += known.reads;
         report.late_logs_recovered += known.new;
+        detail.unparsed_fetched_again += known.unparsed_again;
         report.end = rfc3339(window.end);
         if landed.events + landed.unparsed > 0 {
             run.record_landing(&landed, stats.newest);

@@ -6,7 +6,7 @@
 //! the window size changed) overwrites its objects with what the vendor holds now — a superset once late logs
 //! have arrived — and never adds a second copy.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 /// One half-open time range `[start, end)`, whole seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,6 +51,33 @@ impl Window {
     /// `2026-11-21T10:00:00Z/2026-11-21T10:05:00Z`, for logs and records.
     pub fn label(&self) -> String {
         format!("{}/{}", rfc3339(self.start), rfc3339(self.end))
+    }
+
+    /// The window whose [`Window::tag`] is `tag`.
+    pub fn from_tag(tag: &str) -> Option<Window> {
+        let (start, end) = tag.split_once('-')?;
+        let at = |text: &str| {
+            NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ")
+                .ok()
+                .map(|at| at.and_utc())
+        };
+        Some(Window::new(at(start)?, at(end)?))
+    }
+
+    /// The window whose [`Window::label`] is `label`.
+    pub fn from_label(label: &str) -> Option<Window> {
+        let (start, end) = label.split_once('/')?;
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|at| at.to_utc())
+        };
+        Some(Window::new(at(start)?, at(end)?))
+    }
+
+    /// Whether the two windows share a moment.
+    pub fn overlaps(&self, other: Window) -> bool {
+        self.start < other.end && other.start < self.end
     }
 }
 
@@ -200,6 +227,24 @@ mod tests {
 
     fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 21, h, m, s).unwrap()
+    }
+
+    #[test]
+    fn a_windows_tag_and_label_read_back_as_the_window() {
+        let window = Window::new(at(9, 55, 0), at(10, 0, 30));
+        assert_eq!(Window::from_tag(&window.tag()), Some(window));
+        assert_eq!(Window::from_label(&window.label()), Some(window));
+        for bad in ["", "20261121T095500Z", "x-y", "20261121T095500Z-2026"] {
+            assert_eq!(Window::from_tag(bad), None, "{bad}");
+        }
+        assert_eq!(Window::from_label("2026-11-21T09:55:00Z"), None);
+        let next = Window::new(at(10, 0, 30), at(10, 5, 0));
+        assert!(
+            !window.overlaps(next) && !next.overlaps(window),
+            "half-open windows that touch"
+        );
+        let wide = Window::new(at(9, 0, 0), at(11, 0, 0));
+        assert!(wide.overlaps(window) && window.overlaps(wide));
     }
 
     fn grid() -> Grid {

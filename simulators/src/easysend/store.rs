@@ -170,6 +170,19 @@ pub fn custom_entry(log: &Value, now: DateTime<Utc>) -> Result<StoredLog, String
     })
 }
 
+/// A log EasySend keeps at `at` whatever it holds: JSON that is not an object, or an object whose `@timestamp` is
+/// missing or unreadable. The table orders it by `at`, so it is served with the logs around that time.
+pub fn unplaced_entry(log: &Value, at: DateTime<Utc>, now: DateTime<Utc>) -> StoredLog {
+    StoredLog {
+        ts_micros: at.timestamp_micros(),
+        created_micros: now.timestamp_micros(),
+        entry: Entry::Custom {
+            product: None,
+            json: Arc::from(log.to_string()),
+        },
+    }
+}
+
 /// Appends the JSON text of `log` to `out`.
 pub fn render(log: &StoredLog, out: &mut String) {
     match &log.entry {

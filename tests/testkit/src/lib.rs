@@ -318,16 +318,21 @@ impl Stack {
             .expect("put object");
     }
 
+    /// Deletes an object (as a lifecycle rule or an operator would).
+    pub async fn delete(&self, key: &str) {
+        self.s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("delete object");
+    }
+
     /// Empties and deletes the bucket, so that landing fails (storage-failure tests).
     pub async fn break_bucket(&self) {
         for key in self.all_keys().await {
-            self.s3
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-                .expect("delete object");
+            self.delete(&key).await;
         }
         self.s3
             .delete_bucket()
