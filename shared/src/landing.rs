@@ -226,20 +226,36 @@ impl Lander {
         }
     }
 
-    /// The lines of the gzip NDJSON object at `key`, or `None` when there is none.
-    pub async fn read_lines(&self, key: &str) -> Result<Option<Vec<String>>, String> {
+    /// Hands each line of the gzip NDJSON object at `key` to `each`, decompressed chunk by chunk as it arrives, so
+    /// memory holds a chunk and a line, not the object. `false` when there is no object.
+    pub async fn each_line(&self, key: &str, mut each: impl FnMut(&[u8])) -> Result<bool, String> {
+        use std::io::Write;
         let Some(object) = self.get_if_exists(key).await? else {
-            return Ok(None);
+            return Ok(false);
         };
-        let body = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .into_bytes();
-        crate::ndjson::decode_lines(&body)
-            .map(Some)
-            .map_err(|e| format!("not gzip NDJSON: {e}"))
+        let not_gzip = |e: std::io::Error| format!("not gzip NDJSON: {e}");
+        let mut decoder = flate2::write::MultiGzDecoder::new(Vec::new());
+        let mut body = object.body;
+        let mut complete_lines = |text: &mut Vec<u8>, at_end: bool| {
+            let upto = match text.iter().rposition(|&b| b == b'\n') {
+                _ if at_end => text.len(),
+                Some(last) => last + 1,
+                None => return,
+            };
+            text[..upto]
+                .split(|&b| b == b'\n')
+                .filter(|line| !line.is_empty())
+                .for_each(&mut each);
+            text.drain(..upto);
+        };
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| crate::aws::error_text(&e))?;
+            decoder.write_all(&chunk).map_err(not_gzip)?;
+            complete_lines(decoder.get_mut(), false);
+        }
+        decoder.try_finish().map_err(not_gzip)?;
+        complete_lines(decoder.get_mut(), true);
+        Ok(true)
     }
 
     /// The keys of the objects in the partitions of `from`'s vendor and event type, from `from`'s hour on, in key

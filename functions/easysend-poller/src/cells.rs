@@ -82,18 +82,21 @@ impl CellLanding {
             .await
     }
 
-    /// Adds an item that did not parse, unless it landed before ([`crate::unparsed_again`]).
-    pub async fn push_unparsed(&mut self, item: &Unparsed) -> Result<(), LandError> {
+    /// Adds an item that did not parse, unless it landed before ([`crate::unparsed_again`]); from the second item
+    /// of one text on, with its occurrence in the context, so each has an id of its own.
+    pub async fn push_unparsed(&mut self, item: Unparsed) -> Result<(), LandError> {
         let earlier = match &mut self.earlier_unparsed {
             Some(earlier) => earlier,
             None => self
                 .earlier_unparsed
                 .insert(EarlierUnparsed::read(&self.lander, &self.stream, self.fetched).await?),
         };
-        if !earlier.is_new(&item.raw) {
-            return Ok(());
-        }
-        self.unparsed.push_unparsed(item).await
+        let item = match earlier.meet(&item.raw) {
+            None => return Ok(()),
+            Some(1) => item,
+            Some(occurrence) => item.with_context("occurrence", occurrence),
+        };
+        self.unparsed.push_unparsed(&item).await
     }
 
     /// Commits the open cells older than `start` (the fetch has moved past them).
@@ -210,7 +213,6 @@ impl Landed {
             landed: 0,
             total: 0,
         };
-        let lines = self.lander.read_lines(key).await.map_err(failed)?;
         #[derive(serde::Deserialize)]
         struct Line {
             event: Event,
@@ -219,12 +221,16 @@ impl Landed {
         struct Event {
             id: String,
         }
-        Ok(lines
-            .iter()
-            .flatten()
-            .filter_map(|line| serde_json::from_str::<Line>(line).ok())
-            .map(|line| line.event.id)
-            .collect())
+        let mut ids = HashSet::new();
+        self.lander
+            .each_line(key, |line| {
+                if let Ok(line) = serde_json::from_slice::<Line>(line) {
+                    ids.insert(line.event.id);
+                }
+            })
+            .await
+            .map_err(failed)?;
+        Ok(ids)
     }
 }
 

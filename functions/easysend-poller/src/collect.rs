@@ -383,7 +383,7 @@ async fn fetch_window(
                         Unparsed::new(VENDOR, String::from_utf8_lossy(raw), error.to_string())
                             .with_context("stream", stream)
                             .with_context("window", label.as_str());
-                    landing.push_unparsed(&item).await?;
+                    landing.push_unparsed(item).await?;
                 }
             }
         }

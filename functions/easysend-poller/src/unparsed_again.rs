@@ -6,10 +6,17 @@
 //! So on the first unparsed log a fetch meets, it reads the `_unparsed` objects landed since the fetch's start
 //! that were fetched with an overlapping window (their names say so), and counts the logs in them that came from
 //! this stream with such a window. A log met again is not landed again: as many logs of each text are passed over
-//! as had landed, so two logs with the same text are still two, and a log written after an earlier fetch still
-//! lands. The one case it cannot tell apart: an earlier fetch that overlapped this one *and* a neighbouring window
-//! counts for both, so were the same text written both there and, later, here, the later one would be taken for
-//! the one that landed.
+//! as had landed, so two logs with the same text are still two, and a third written later still lands. The n-th
+//! log of one text in a fetch is its occurrence n (in the context from the second on, so it has an id of its own
+//! and a rewrite of the window's object keeps the copies apart).
+//!
+//! Where it is not exact:
+//! - an earlier fetch that overlapped this one *and* a neighbouring window counts for both (sweep windows do not
+//!   keep to the grid, nor do windows after a change of size). Were the same text written late both there and
+//!   here, the later one would be taken for the one that landed. Only logs of one text written after their window
+//!   was fetched can be missed so, and only when a sweep or an old grid had landed one of them.
+//! - a log the vendor keeps in the last second before a window ends is also in the next window's answer (requests
+//!   start a second early, and an unparsed log has no time to drop it by); it lands once for each.
 
 use std::collections::HashMap;
 
@@ -21,11 +28,14 @@ use tributary_shared::landing::{LandError, Lander};
 use crate::mapping::VENDOR;
 use crate::windows::Window;
 
-/// How many unparsed logs of each text landed before from one stream and a window overlapping one fetch.
+/// How many unparsed logs of each text landed before from one stream and a window overlapping one fetch, and how
+/// many of each this fetch has met.
 #[derive(Debug, Default)]
 pub struct EarlierUnparsed {
-    /// Digest of the text → how many of its logs are still to be met again.
+    /// Digest of the text → logs that landed before.
     landed: HashMap<u128, u32>,
+    /// Digest of the text → logs met in this fetch.
+    met: HashMap<u128, u32>,
     /// Objects read.
     pub reads: u64,
     /// Logs met again, not landed twice.
@@ -41,15 +51,18 @@ impl EarlierUnparsed {
         fetched: Window,
     ) -> Result<EarlierUnparsed, LandError> {
         let from = Partition::unparsed(VENDOR, fetched.start);
-        let failed = |key: &str, reason: String| LandError {
+        let failed = |key: &str, reason: String| {
+            LandError {
             bucket: lander.bucket().to_owned(),
             key: key.to_owned(),
             reason: format!(
-                "reading the unparsed logs that landed before, not to land them twice: {reason}"
+                "reading the unparsed logs that landed before, not to land them twice: {reason}; nothing of the \
+                 window is committed until this reads (move a damaged object aside)"
             ),
             not_landed: 0,
             landed: 0,
             total: 0,
+        }
         };
         let mut earlier = EarlierUnparsed::default();
         let keys = lander
@@ -57,35 +70,31 @@ impl EarlierUnparsed {
             .await
             .map_err(|reason| failed(&from.lane_under(lander.prefix()), reason))?;
         for key in keys.iter().filter(|key| may_hold(key, fetched)) {
-            let lines = lander
-                .read_lines(key)
+            let landed = &mut earlier.landed;
+            lander
+                .each_line(key, |line| {
+                    if let Some(text) = text_of(line, stream, fetched) {
+                        *landed.entry(digest_u128(text.as_bytes())).or_default() += 1;
+                    }
+                })
                 .await
                 .map_err(|reason| failed(key, reason))?;
             earlier.reads += 1;
-            for text in lines
-                .iter()
-                .flatten()
-                .filter_map(|line| text_of(line, stream, fetched))
-            {
-                *earlier
-                    .landed
-                    .entry(digest_u128(text.as_bytes()))
-                    .or_default() += 1;
-            }
         }
         Ok(earlier)
     }
 
-    /// Whether an unparsed log with the text `raw` is to land: not when it is one of those that landed before.
-    pub fn is_new(&mut self, raw: &str) -> bool {
-        match self.landed.get_mut(&digest_u128(raw.as_bytes())) {
-            Some(left) if *left > 0 => {
-                *left -= 1;
-                self.again += 1;
-                false
-            }
-            _ => true,
+    /// Meets an unparsed log with the text `raw`: its occurrence in this fetch (1 for the first log of its text)
+    /// when it is to land, `None` when it is one of those that landed before.
+    pub fn meet(&mut self, raw: &str) -> Option<u32> {
+        let text = digest_u128(raw.as_bytes());
+        let met = self.met.entry(text).or_default();
+        *met += 1;
+        if *met <= self.landed.get(&text).copied().unwrap_or(0) {
+            self.again += 1;
+            return None;
         }
+        Some(*met)
     }
 }
 
@@ -98,7 +107,7 @@ fn may_hold(key: &str, fetched: Window) -> bool {
 }
 
 /// The text of the unparsed log on `line` when it came from `stream` with a window overlapping `fetched`.
-fn text_of(line: &str, stream: &str, fetched: Window) -> Option<String> {
+fn text_of(line: &[u8], stream: &str, fetched: Window) -> Option<String> {
     #[derive(Deserialize)]
     struct Line {
         event: Event,
@@ -113,7 +122,7 @@ fn text_of(line: &str, stream: &str, fetched: Window) -> Option<String> {
         stream: String,
         window: String,
     }
-    let line: Line = serde_json::from_str(line).ok()?;
+    let line: Line = serde_json::from_slice(line).ok()?;
     let window = Window::from_label(&line.tributary.window)?;
     (line.tributary.stream == stream && window.overlaps(fetched)).then_some(line.event.original)
 }
@@ -131,12 +140,13 @@ mod tests {
         Window::new(at(from_minute), at(to_minute))
     }
 
-    fn line(text: &str, stream: &str, fetched: Window) -> String {
+    fn line(text: &str, stream: &str, fetched: Window) -> Vec<u8> {
         serde_json::json!({
             "event": {"original": text, "kind": "pipeline_error"},
             "tributary": {"stream": stream, "window": fetched.label()},
         })
         .to_string()
+        .into_bytes()
     }
 
     #[test]
@@ -164,10 +174,10 @@ mod tests {
             None,
             "the one before"
         );
-        assert_eq!(text_of("not json", "s", fetched), None);
+        assert_eq!(text_of(b"not json", "s", fetched), None);
         assert_eq!(
             text_of(
-                r#"{"event":{"original":"x"},"tributary":{"stream":"s"}}"#,
+                br#"{"event":{"original":"x"},"tributary":{"stream":"s"}}"#,
                 "s",
                 fetched
             ),
@@ -194,15 +204,15 @@ mod tests {
     }
 
     #[test]
-    fn each_log_that_landed_is_met_again_once() {
+    fn each_log_that_landed_is_met_again_once_and_the_others_count_on() {
         let mut earlier = EarlierUnparsed::default();
         earlier.landed.insert(digest_u128(b"twice"), 2);
         earlier.landed.insert(digest_u128(b"once"), 1);
-        let met: Vec<bool> = ["twice", "once", "twice", "twice", "once", "new"]
+        let met: Vec<Option<u32>> = ["twice", "once", "twice", "twice", "once", "new", "new"]
             .into_iter()
-            .map(|text| earlier.is_new(text))
+            .map(|text| earlier.meet(text))
             .collect();
-        assert_eq!(met, [false, false, false, true, true, true]);
+        assert_eq!(met, [None, None, None, Some(3), Some(2), Some(1), Some(2)]);
         assert_eq!(earlier.again, 3);
     }
 }
