@@ -1,7 +1,8 @@
 # EasySend: the simulator holds two hours of security logs (Player and Builder); the easysend-poller binary (the
 # same one Lambda runs) fetches them in 30-minute grid windows, splitting each in two when the simulator answers
 # 408. Then a log arrives late and the next response is cut mid-page: that run commits nothing for the cut window,
-# and the run after it lands the window, the late log included, with every log in S3 exactly once.
+# and the run after it lands the window, the late log included, with every log in S3 exactly once. A log with no
+# @timestamp, kept among the others, lands once under _unparsed although every run fetches its minutes again.
 # Sourced by scripts/demo.sh with the local stack up and TRIBUTARY_* exported; runs on its own too.
 
 easysend_root="${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -37,6 +38,9 @@ easysend_ago() { date -u -d "@$(( $(date +%s) - $1 ))" +%Y-%m-%dT%H:%M:%SZ; }
 echo "-- seed 20000 logs over the last two hours; windows wider than 20 minutes time out with 408"
 easysend_post /_sim/seed "{\"count\":20000,\"from\":\"$(easysend_ago 7200)\",\"to\":\"$(easysend_ago 0)\",\"product\":\"mixed\"}"
 easysend_post /_sim/timeout '{"max_window_seconds":1200}' > /dev/null
+echo "-- and one log with no @timestamp, kept 10 minutes before where run 1's cursor will be"
+easysend_cursor=$(( ($(date +%s) - 60) / 1800 * 1800 ))
+easysend_post /_sim/logs "{\"at\":\"$(date -u -d "@$(( easysend_cursor - 600 ))" +%Y-%m-%dT%H:%M:%SZ)\",\"logs\":[{\"message\":\"Security log\",\"product_type\":\"Player\",\"event\":{\"action\":\"OPENED\"}}]}"
 
 easysend_run() {
   TRIBUTARY_EASYSEND_PLAYER_URL="$easysend_url" \
@@ -52,7 +56,6 @@ easysend_run() {
 echo "-- run 1 (events/easysend.json, the EventBridge scheduled event): first run, two hours back"
 easysend_run
 echo "-- a log dated 10 minutes before the cursor arrives late; the next response breaks off after 500 logs"
-easysend_cursor=$(( ($(date +%s) - 60) / 1800 * 1800 ))
 easysend_late="$(date -u -d "@$(( easysend_cursor - 600 ))" +%Y-%m-%dT%H:%M:%S.000000)"
 easysend_post /_sim/logs "{\"logs\":[{\"@timestamp\":\"$easysend_late\",\"message\":\"Security log\",\"product_type\":\"Player\",\"ecs\":{\"version\":\"8.11\"},\"client\":{\"ip\":\"203.0.113.77\"},\"event\":{\"action\":\"DATA_SUBMITTED\",\"timezone\":\"localhost\"},\"label\":{\"app_type\":\"player\",\"rid\":\"late-arrival\"}}]}"
 easysend_post /_sim/truncate '{"after_logs":500,"times":1}' > /dev/null
@@ -79,7 +82,7 @@ easysend_pending="$(curl -fsS -o /dev/null -D - -H "apiKey: $easysend_key" \
   "$easysend_url/player/api/get-security-logs?start_time=$(easysend_param "$easysend_cursor_at")&end_time=$(easysend_param "now + 1 minute")" \
   | tr -d '\r' | awk -F': ' 'tolower($1) == "number-of-results" {print $2}')"
 echo "-- $easysend_pending logs are dated after the cursor $easysend_cursor_at: the next scheduled run collects them"
-demo_fact "{\"vendor\": \"easysend\", \"offered\": 20001, \"pending\": ${easysend_pending:-0}, \"pending_why\": \"dated after the cursor $easysend_cursor_at; a window is fetched once it has closed, 60 s behind now on the 30-minute grid\", \"faults\": [\"408 for windows wider than 20 minutes (split in two)\", \"a response cut after 500 logs (run 2 failed and committed nothing; run 3 recovered)\", \"a log arriving 10 minutes late\"], \"notes\": [\"offered = 20000 seeded + 1 late arrival\"]}"
+demo_fact "{\"vendor\": \"easysend\", \"offered\": 20002, \"unparsed_offered\": true, \"pending\": ${easysend_pending:-0}, \"pending_why\": \"dated after the cursor $easysend_cursor_at; a window is fetched once it has closed, 60 s behind now on the 30-minute grid\", \"faults\": [\"408 for windows wider than 20 minutes (split in two)\", \"a response cut after 500 logs (run 2 failed and committed nothing; run 3 recovered)\", \"a log arriving 10 minutes late\", \"a log with no @timestamp, fetched again by runs 2 and 3\"], \"notes\": [\"offered = 20000 seeded + 1 late arrival + 1 with no @timestamp\"]}"
 
 kill "$easysend_sim_pid" 2>/dev/null || true
 wait "$easysend_sim_pid" 2>/dev/null || true
@@ -87,13 +90,19 @@ wait "$easysend_sim_pid" 2>/dev/null || true
 echo "-- every log exactly once: $("$easysend_python" - "$TRIBUTARY_BUCKET" "${TRIBUTARY_PREFIX:-tributary}" <<'PY'
 import gzip, json, sys, boto3
 s3 = boto3.client("s3")
-ids, late = [], 0
+ids, late, unparsed = [], 0, 0
 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1], Prefix=f"{sys.argv[2]}/vendor=easysend/"):
     for o in page.get("Contents", []):
         for line in gzip.decompress(s3.get_object(Bucket=sys.argv[1], Key=o["Key"])["Body"].read()).splitlines():
             record = json.loads(line)
+            if record["event"]["kind"] == "pipeline_error":
+                unparsed += 1
+                continue
             ids.append(record["event"]["id"])
-            late += record["easysend"].get("label", {}).get("rid") == "late-arrival"
-print(f"{len(ids)} records, {len(set(ids))} distinct event ids, late arrival landed {late} time(s)")
+            # Lean records carry the vendor's `label` as ECS `labels`; full ones keep it under `easysend` as well.
+            labels = record.get("labels") or record["easysend"].get("label") or {}
+            late += labels.get("rid") == "late-arrival"
+print(f"{len(ids)} records, {len(set(ids))} distinct event ids, late arrival landed {late} time(s), "
+      f"the log with no @timestamp {unparsed} time(s) under _unparsed")
 PY
 )"
