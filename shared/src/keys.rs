@@ -155,6 +155,12 @@ impl Partition {
         }
     }
 
+    /// Where the keys of this partition's objects named `<tag>-...` begin: the prefix to list them by. (An object
+    /// whose key would be too long is named by a digest instead, and is not under it.)
+    pub fn names_under(&self, prefix: &str, tag: &str) -> String {
+        format!("{}/{}-", self.path_under(prefix), sanitize(tag))
+    }
+
     /// The full object key for `object_id` under `prefix`. An object id that would take the key past 1024 bytes
     /// is replaced by its digest, so the same id always gives the same key.
     pub fn key(&self, prefix: &str, object_id: &str) -> String {
@@ -331,6 +337,19 @@ mod tests {
             .map(|h| Partition::unparsed("easysend", *h).path_under(""))
             .collect();
         assert!(paths.windows(2).all(|w| w[0] < w[1]), "{paths:?}");
+    }
+
+    #[test]
+    fn a_tags_objects_are_listed_by_their_names_prefix() {
+        let p = Partition::unparsed("strivacity", at(2026, 5));
+        let under = p.names_under("t", "strivacity-hec a1");
+        assert_eq!(
+            under,
+            "t/vendor=strivacity/event_type=_unparsed/dt=2026-01-02/hour=05/strivacity-hec_a1-"
+        );
+        assert!(p.key("t", "strivacity-hec a1-0f3e").starts_with(&under));
+        // Another tag that begins with this one is not under it.
+        assert!(!p.key("t", "strivacity-hec a12-0f3e").starts_with(&under));
     }
 
     #[test]

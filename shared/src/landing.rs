@@ -14,6 +14,7 @@
 
 pub mod batch;
 mod earlier;
+mod landed_unparsed;
 mod object;
 pub mod streaming;
 
@@ -23,6 +24,7 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::keys::Partition;
 use crate::record::{Record, Shape, Unparsed};
+pub use landed_unparsed::LandedUnparsed;
 use object::ObjectWriter;
 
 /// How the `<object-id>` of each partition's object is derived. Never from the wall clock or randomness.
@@ -70,6 +72,9 @@ pub struct LandReport {
     /// Records and unparsed items that an earlier write of the same keys held and this batch lacked (a re-fetch
     /// that returned less): kept, not counted in `events` or `unparsed`.
     pub kept_from_earlier: usize,
+    /// Unparsed items of this batch left out because they had landed already ([`LandedUnparsed`]): not counted in
+    /// `unparsed`.
+    pub unparsed_landed_before: usize,
     /// Records of this batch whose event type or time could not be a partition value, landed under `_invalid`
     /// (counted in `events` too).
     pub partition_fallbacks: usize,
@@ -89,6 +94,10 @@ impl LandReport {
         metrics.add(names::BYTES_LANDED, self.bytes as f64, Unit::Bytes);
         metrics.count(names::PARTITION_FALLBACKS, self.partition_fallbacks as u64);
         metrics.count(names::RECORDS_KEPT, self.kept_from_earlier as u64);
+        metrics.count(
+            names::UNPARSED_LANDED_BEFORE,
+            self.unparsed_landed_before as u64,
+        );
     }
 
     /// Adds what another landing of the same batch wrote (a landing done in parts: cells, chunks).
@@ -97,6 +106,7 @@ impl LandReport {
         self.events += part.events;
         self.unparsed += part.unparsed;
         self.kept_from_earlier += part.kept_from_earlier;
+        self.unparsed_landed_before += part.unparsed_landed_before;
         self.partition_fallbacks += part.partition_fallbacks;
         self.bytes += part.bytes;
         self.uncompressed_bytes += part.uncompressed_bytes;
@@ -261,25 +271,34 @@ impl Lander {
     /// The keys of the objects in the partitions of `from`'s vendor and event type, from `from`'s hour on, in key
     /// order (which is hour order): one listing however many hours it spans.
     pub async fn keys_from(&self, from: &Partition) -> Result<Vec<String>, String> {
-        let mut keys = Vec::new();
+        let lane = format!("{}/", from.lane_under(&self.prefix));
+        // Every key of `from`'s hour is longer than its path, so it follows it.
+        let objects = self
+            .list(&lane, Some(from.path_under(&self.prefix)))
+            .await?;
+        Ok(objects.into_iter().filter_map(|o| o.key).collect())
+    }
+
+    /// The objects whose keys begin with `prefix` (and follow `start_after`), in key order.
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<String>,
+    ) -> Result<Vec<aws_sdk_s3::types::Object>, String> {
+        let mut objects = Vec::new();
         let mut pages = self
             .s3
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix(format!("{}/", from.lane_under(&self.prefix)))
-            // Every key of `from`'s hour is longer than its path, so it follows it.
-            .start_after(from.path_under(&self.prefix))
+            .prefix(prefix)
+            .set_start_after(start_after)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| crate::aws::error_text(&e))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|object| object.key().map(str::to_owned)),
-            );
+            objects.extend(page.contents.unwrap_or_default());
         }
-        Ok(keys)
+        Ok(objects)
     }
 
     /// Records grouped by the partition each lands in, in partition order.

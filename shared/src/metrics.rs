@@ -35,6 +35,8 @@ pub mod names {
     pub const PARTITION_FALLBACKS: &str = "PartitionFallbacks";
     /// Records an earlier write of a key held that a rewrite lacked, kept in the object (a re-fetch returned less).
     pub const RECORDS_KEPT: &str = "RecordsKeptOnOverwrite";
+    /// Unparsed items met again by a retry or a re-fetch and left out, because they had landed already.
+    pub const UNPARSED_LANDED_BEFORE: &str = "UnparsedLandedBefore";
 }
 
 /// The counters every collection run emits, zeros included, so an alarm never reads "missing data" as healthy.
@@ -56,6 +58,7 @@ pub const RUN_COUNTERS: &[(&str, Unit)] = &[
     (names::RETENTION_GAP_SECONDS, Unit::Seconds),
     (names::PARTITION_FALLBACKS, Unit::Count),
     (names::RECORDS_KEPT, Unit::Count),
+    (names::UNPARSED_LANDED_BEFORE, Unit::Count),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -104,6 +104,14 @@ impl Harness {
             .and_then(|s| s.cursor)
     }
 
+    /// Sets the checkpoint back to `to`, as if the sessions after it had landed and died before checkpointing.
+    async fn rewind_checkpoint(&self, to: &str) {
+        let progress = tributary_shared::state::Progress::default();
+        self.stack
+            .record_run(&state_key("events"), "test", to, &progress)
+            .await;
+    }
+
     /// Asserts that S3 holds exactly the simulator's events, each once, and returns the records.
     async fn assert_landed_exactly_once(&self, expected: &[String]) -> Vec<Value> {
         let records = self.stack.records().await;
@@ -963,37 +971,7 @@ async fn a_rerun_after_landing_without_a_checkpoint_overwrites_instead_of_duplic
 
     // ...and then, as if it had died between landing and checkpointing, the checkpoint is
     // still the old one. A rerun with different flush boundaries must replace those objects.
-    let state = h.stack.state();
-    let tributary_shared::state::LeaseOutcome::Acquired(lease) = state
-        .acquire(&state_key("events"), "test", Duration::from_secs(5))
-        .await
-        .unwrap()
-    else {
-        panic!("the stream is free");
-    };
-    let mut lease = *lease;
-    state
-        .advance(
-            &mut lease,
-            Some(&before),
-            &tributary_shared::state::Progress::default(),
-        )
-        .await
-        .unwrap();
-    state
-        .finish(
-            lease,
-            &tributary_shared::state::RunSummary {
-                cleared_meta: &[],
-                started_at: chrono::Utc::now(),
-                outcome: "drained",
-                events: 0,
-                error: None,
-                losses: None,
-            },
-        )
-        .await
-        .unwrap();
+    h.rewind_checkpoint(&before).await;
 
     h.config.flush_events = 97;
     h.config.flush_interval = Duration::from_millis(400);
@@ -1002,6 +980,123 @@ async fn a_rerun_after_landing_without_a_checkpoint_overwrites_instead_of_duplic
     assert!(rerun["flushes"].as_u64().unwrap() >= 3, "{rerun}");
     h.assert_landed_exactly_once(&expected).await;
     assert!(h.stack.keys().await.len() > objects_before);
+}
+
+/// Events that cannot be mapped land under `_unparsed`, filed by the hour they land in and named after what is in
+/// their object. A replay from an older checkpoint reads them again: in the next hour, or with other flush
+/// boundaries in the same one, they would land beside the first copy.
+async fn unparsed_events_replayed_without_a_checkpoint_land_once(test: &str, later_hour: bool) {
+    let mut h = Harness::new(test).await;
+    h.seed(50);
+    h.run(Duration::from_secs(30)).await;
+    let before = h
+        .checkpoint()
+        .await
+        .expect("the first session checkpointed");
+
+    // Two events the mapping rejects (a change type that is not text), 150 events apart.
+    h.seed(100);
+    let unmappable = |n: u32| json!({"type": "THREAT", "change_type": n});
+    h.sim.seed_events(vec![unmappable(7)]).unwrap();
+    h.seed(150);
+    h.sim.seed_events(vec![unmappable(8)]).unwrap();
+    h.seed(100);
+    let all = h.sim.event_ids();
+    let bad = [all[150].clone(), all[301].clone()];
+    let expected: Vec<String> = all.iter().filter(|id| !bad.contains(id)).cloned().collect();
+
+    // One session lands them together in one object...
+    h.config.flush_events = 100_000;
+    h.config.flush_interval = Duration::from_secs(60);
+    let first = h.run(Duration::from_secs(30)).await;
+    assert_eq!(first["flushes"], 1, "{first}");
+    assert_eq!(first["unparsed"], 2, "{first}");
+    assert_eq!(h.stack.unparsed().await.len(), 2);
+
+    // ...and the checkpoint is left where it was, as if the session had died before checkpointing.
+    h.rewind_checkpoint(&before).await;
+    if later_hour {
+        assert_eq!(h.stack.shift_unparsed_hours(-1).await, 1);
+    }
+    // The replay meets them in separate landings (frames carry 40 events: they flush at 120, 240 and 360).
+    h.config.flush_events = 97;
+    h.config.flush_interval = Duration::from_millis(400);
+    let rerun = h.run(Duration::from_secs(30)).await;
+    assert!(rerun["flushes"].as_u64().unwrap() >= 3, "{rerun}");
+    let unparsed = h.stack.unparsed().await;
+    let originals: BTreeSet<String> = unparsed
+        .iter()
+        .map(|u| u["event"]["original"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(unparsed.len(), 2, "each once: {originals:?}");
+    for id in &bad {
+        assert!(
+            originals.iter().any(|o| o.contains(id.as_str())),
+            "{id} kept"
+        );
+    }
+    assert_eq!(rerun["unparsed"], 0, "{rerun}");
+    assert_eq!(rerun["unparsed_landed_before"], 2, "{rerun}");
+    h.assert_landed_exactly_once(&expected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsed_events_replayed_with_other_flush_boundaries_land_once() {
+    unparsed_events_replayed_without_a_checkpoint_land_once("lookout-unparsed-regrouped", false)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsed_events_replayed_in_the_next_hour_land_once() {
+    unparsed_events_replayed_without_a_checkpoint_land_once("lookout-unparsed-next-hour", true)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unparsed_object_that_cannot_be_read_back_fails_the_session_without_moving_the_checkpoint(
+) {
+    let h = Harness::new("lookout-unparsed-unreadable").await;
+    h.seed(50);
+    h.run(Duration::from_secs(30)).await;
+    let before = h.checkpoint().await;
+    h.sim
+        .seed_events(vec![json!({"type": "THREAT", "change_type": 7})])
+        .unwrap();
+    let expected = h.seed(50);
+    // A damaged object where the stream's unparsed events are read back from.
+    let hour = chrono::Utc::now().format("dt=%Y-%m-%d/hour=%H");
+    let damaged = format!(
+        "{}/vendor=lookout/event_type=_unparsed/{hour}/events-damaged.ndjson.gz",
+        h.stack.prefix
+    );
+    h.stack.put(&damaged, b"not gzip".to_vec()).await;
+
+    let error = h
+        .collector()
+        .handle(LambdaEvent::new(
+            json!({}),
+            runtime::local_context(Duration::from_secs(30)),
+        ))
+        .await
+        .expect_err("the session cannot tell what landed before")
+        .to_string();
+    assert!(
+        error.contains("events-damaged") && error.contains("move a damaged object aside"),
+        "{error}"
+    );
+    assert_eq!(h.checkpoint().await, before, "nothing of the flush landed");
+
+    // Once the object is moved aside, the next session lands everything, once.
+    h.stack.delete(&damaged).await;
+    let result = h.run(Duration::from_secs(30)).await;
+    assert_eq!(result["unparsed"], 1, "{result}");
+    assert_eq!(h.stack.unparsed().await.len(), 1);
+    let mapped: Vec<String> = expected
+        .iter()
+        .filter(|id| *id != &expected[50])
+        .cloned()
+        .collect();
+    h.assert_landed_exactly_once(&mapped).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -48,3 +48,51 @@ async fn identical_bad_payloads_from_different_windows_are_both_kept() {
     }
     assert_eq!(stack.unparsed().await.len(), 2);
 }
+
+/// What [`tributary_shared::landing::LandedUnparsed`] finds: the items landed under one tag in this hour and the
+/// hour before, and not those of another tag or an older hour.
+#[tokio::test]
+async fn the_unparsed_items_a_tag_landed_in_this_hour_or_the_one_before_are_found() {
+    let stack = Stack::new("unparsed-landed-near").await;
+    let lander = stack.services().lander("lookout-stream");
+    let now = chrono::Utc::now();
+    let (a, b, c) = (frame("1"), frame("2"), frame("3"));
+    let naming = ObjectNaming::FirstEvent { tag: "lookout" };
+    lander
+        .land(&[], &[a.clone(), b.clone()], naming)
+        .await
+        .unwrap();
+    // Another stream whose name begins with this one's is not this one.
+    let other = ObjectNaming::FirstEvent { tag: "lookout2" };
+    lander
+        .land(&[], std::slice::from_ref(&c), other)
+        .await
+        .unwrap();
+
+    let near = |at| lander.unparsed_landed_near("lookout", "lookout", at);
+    let found = near(now).await.unwrap();
+    assert!(found.contains(&a) && found.contains(&b));
+    assert!(!found.contains(&c), "another tag's item");
+    let all = [a.clone(), b.clone(), c.clone()];
+    let fresh = found.not_landed(&all);
+    assert_eq!(fresh.iter().map(Unparsed::id).collect::<Vec<_>>(), [c.id()]);
+
+    // An hour on, the items of the hour before are still found; two hours on, no longer (the limit of the read).
+    let hour = chrono::Duration::hours(1);
+    assert!(near(now + hour).await.unwrap().contains(&a));
+    assert!(!near(now + hour * 2).await.unwrap().contains(&a));
+
+    // An object that cannot be read is an error that names the remedy, not an empty answer.
+    let key = stack
+        .keys()
+        .await
+        .into_iter()
+        .find(|k| k.contains("/lookout-"))
+        .unwrap();
+    stack.put(&key, b"not gzip".to_vec()).await;
+    let error = near(now).await.unwrap_err();
+    assert!(
+        error.contains(&key) && error.contains("move a damaged object aside"),
+        "{error}"
+    );
+}

@@ -95,6 +95,52 @@ async fn hec_batch_with_a_bad_event_lands_the_good_ones_before_answering_splunks
     );
 }
 
+/// A bad event is filed under `_unparsed` by the hour it arrives in. A sender that retries the same request in the
+/// next hour (its answer was lost) must not leave a second copy of it there.
+#[tokio::test]
+async fn a_retry_in_the_next_hour_keeps_each_bad_event_once() {
+    let h = Harness::start("retry-unparsed").await;
+    let mut bulk = String::new();
+    for doc in [
+        account_event("n-0", "SUCCESS").to_string(),
+        "{\"eventId\": \"n-1\", broken".to_owned(),
+    ] {
+        bulk.push_str(&json!({"index": {"_index": "strivacity-account"}}).to_string());
+        bulk.push('\n');
+        bulk.push_str(&doc);
+        bulk.push('\n');
+    }
+    let hec = format!(
+        "{}{{\"time\":1795428000}}",
+        json!({"time": 1795428000, "event": account_event("n-2", "SUCCESS")})
+    );
+    let send = || async {
+        let (status, reply) = sent(h.bulk("/_bulk", bulk.clone())).await;
+        assert_eq!((status, &reply["errors"]), (200, &json!(true)));
+        let (status, _) = sent_text(
+            h.hec("/services/collector/event")
+                .header("x-splunk-request-channel", CHANNEL)
+                .body(hec.clone()),
+        )
+        .await;
+        assert_eq!(status, 400);
+    };
+    send().await;
+    assert_eq!(h.stack.unparsed().await.len(), 2);
+
+    // As if the retries came an hour later: what landed is filed an hour earlier.
+    assert_eq!(h.stack.shift_unparsed_hours(-1).await, 2);
+    send().await;
+    let unparsed = h.stack.unparsed().await;
+    assert_eq!(unparsed.len(), 2, "{unparsed:?}");
+    let kept = serde_json::to_string(&unparsed).unwrap();
+    assert!(
+        kept.contains("broken") && kept.contains("1795428000"),
+        "{kept}"
+    );
+    assert_eq!(assert_no_duplicates(&h.stack.records().await), 2);
+}
+
 #[tokio::test]
 async fn implausible_times_land_by_arrival_with_the_senders_value() {
     let h = Harness::start("implausible-times").await;

@@ -648,6 +648,70 @@ async fn a_batch_s3_refuses_mid_backlog_is_kept_and_landed_first_by_the_next_run
     assert_eq!(originals(&records), expected(&backlog));
 }
 
+/// A kept batch's unparsed events are filed under `_unparsed` by the hour they land in. When a landing of it wrote
+/// them and the batch was kept anyway (S3 refused another part of it, or the run died before the kept copy was
+/// cleared), the next run lands it again: in the next hour that must not leave a second copy.
+#[tokio::test]
+async fn a_kept_batch_landed_again_in_the_next_hour_keeps_its_unparsed_events_once() {
+    let f = Fixture::with("transmit-s3-kept-unparsed", |c| c.batch_size = 500).await;
+    // Five malformed elements in the second batch (every hundredth, from 500).
+    f.sim
+        .seed(spec(sim::EventType::Cis, 1_000, 14).malformed_every(100));
+    f.sim
+        .slow(None, Duration::from_millis(400), Target::Collect);
+    let break_after_first_landing = async {
+        while f.stack.keys().await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        f.stack.break_bucket().await;
+    };
+    let run = RunContext::with_budget(COLLECTOR, Duration::from_secs(60));
+    let (result, ()) = tokio::join!(
+        f.poller.collect(EventType::Cis, &run),
+        break_after_first_landing
+    );
+    assert!(result
+        .unwrap_err()
+        .error
+        .contains("kept in the state table"));
+    // The state as the failed run left it, the kept batch in it.
+    let kept = f
+        .stack
+        .dynamodb
+        .scan()
+        .table_name(&f.stack.table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+
+    f.stack.repair_bucket().await;
+    f.sim.clear_faults();
+    let report = f.collect(EventType::Cis).await.unwrap();
+    assert_eq!(report.detail.parked_landed, 1);
+    assert_eq!(f.stack.unparsed().await.len(), 5);
+
+    // As if that run had died before clearing the kept copy, an hour ago: the next run lands it again.
+    assert_eq!(f.stack.shift_unparsed_hours(-1).await, 1);
+    for item in kept {
+        f.stack
+            .dynamodb
+            .put_item()
+            .table_name(&f.stack.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    let again = f.collect(EventType::Cis).await.unwrap();
+    assert_eq!(again.detail.parked_landed, 1, "{again:?}");
+    assert_eq!(again.events_landed, 495);
+    let unparsed = f.stack.unparsed().await;
+    assert_eq!(unparsed.len(), 5, "each once: {unparsed:?}");
+    assert_eq!(assert_no_duplicates(&f.stack.records().await), 495);
+}
+
 #[tokio::test]
 async fn a_vendor_always_slower_than_the_collect_timeout_costs_one_batch_and_a_tenth_and_counts_both(
 ) {

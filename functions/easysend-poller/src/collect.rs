@@ -31,8 +31,6 @@ pub mod metric {
     pub const WINDOW_SPLITS: &str = "WindowSplits";
     /// Logs the vendor returned outside the asked window (dropped: they belong to another window).
     pub const LOGS_OUTSIDE_WINDOW: &str = "LogsOutsideWindow";
-    /// Unparsed logs fetched again that had landed before (not landed twice).
-    pub const UNPARSED_FETCHED_AGAIN: &str = "UnparsedFetchedAgain";
 
     use tributary_shared::metrics::Unit;
 
@@ -43,7 +41,6 @@ pub mod metric {
         (WINDOWS_REFETCHED, Unit::Count),
         (WINDOW_SPLITS, Unit::Count),
         (LOGS_OUTSIDE_WINDOW, Unit::Count),
-        (UNPARSED_FETCHED_AGAIN, Unit::Count),
         (
             tributary_shared::run::events::LATE_LOGS_RECOVERED,
             Unit::Count,
@@ -301,7 +298,7 @@ pub(crate) async fn land_window(
             }
             let (landed, known) = landing.commit().await?;
             if known.unparsed_again > 0 {
-                metrics.count(metric::UNPARSED_FETCHED_AGAIN, known.unparsed_again);
+                metrics.count(names::UNPARSED_LANDED_BEFORE, known.unparsed_again);
                 tracing::info!(message = "Unparsed logs fetched again had landed before; they are not landed twice.", stream = %stream, window = %window, logs = known.unparsed_again);
             }
             tracing::info!(message = "Window landed.", stream = %stream, window = %window, logs = landed.events, objects = landed.objects.len(), splits = stats.splits);

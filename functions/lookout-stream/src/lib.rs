@@ -106,6 +106,8 @@ pub struct SessionDetail {
     pub flushes: u64,
     pub connections: u64,
     pub duplicates_skipped: u64,
+    /// Unparsed events read again that an earlier session had landed: left out, not landed twice.
+    pub unparsed_landed_before: u64,
 }
 
 /// The event stream, as a [`Source`] of the shared run cycle.
@@ -146,6 +148,7 @@ impl Source for StreamSession<'_> {
         detail.flushes = outcome.flushes;
         detail.connections = outcome.connections;
         detail.duplicates_skipped = outcome.duplicates;
+        detail.unparsed_landed_before = outcome.unparsed_landed_before;
         Ok(match stop {
             Stop::Idle => Finish::Drained,
             // A lost lease is the run cycle's to report; it knows already.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tributary_shared::deadline::{Deadline, RoundTrips};
 use tributary_shared::landing::batch::CompressedBatch;
-use tributary_shared::landing::{LandError, ObjectNaming};
+use tributary_shared::landing::{LandError, LandReport, LandedUnparsed, ObjectNaming};
 use tributary_shared::metrics::names;
 use tributary_shared::record::Unparsed;
 use tributary_shared::run::events::SkippedEvents;
@@ -61,6 +61,8 @@ pub enum SessionError {
     Land(#[from] LandError),
     #[error(transparent)]
     Checkpoint(CheckpointError),
+    #[error("reading the unparsed events an earlier session landed: {0}")]
+    ReadBack(String),
     #[error("Lookout answered 401 again with a freshly issued token: {0}")]
     StillUnauthorized(String),
     #[error(
@@ -101,6 +103,8 @@ pub struct Outcome {
     pub flushes: u64,
     pub connections: u64,
     pub duplicates: u64,
+    /// Unparsed events read again that an earlier session had landed (left out).
+    pub unparsed_landed_before: u64,
     /// The checkpoint at the end.
     pub cursor: Option<String>,
     pub stop: Option<Stop>,
@@ -147,6 +151,13 @@ pub struct Session<'a, 'r> {
     /// What was read since the last landing, already compressed: a few hundred bytes an event, where the records
     /// themselves would take some 8 KiB each until they land.
     batch: CompressedBatch,
+    /// Unparsed events read since the last landing. They are filed by the hour they land in, so a session that
+    /// replays what an earlier one landed (it failed or was killed before its checkpoint) would land them twice;
+    /// they are held until the landing, where those that landed already are left out.
+    pending_unparsed: Vec<Unparsed>,
+    /// The unparsed events earlier sessions landed under this stream in this hour and the hour before, read once,
+    /// at the first landing that holds any.
+    landed_unparsed: Option<LandedUnparsed>,
     buffered_since: Option<Instant>,
     newest: Option<DateTime<Utc>>,
     /// The server's reconnection time, once it sent one.
@@ -190,6 +201,8 @@ impl<'a, 'r> Session<'a, 'r> {
             received: committed.clone(),
             committed,
             batch,
+            pending_unparsed: Vec::new(),
+            landed_unparsed: None,
             buffered_since: None,
             newest: None,
             retry: None,
@@ -454,7 +467,7 @@ impl<'a, 'r> Session<'a, 'r> {
                             return Ok(end);
                         }
                     }
-                    if self.batch.lines() >= self.config.flush_events {
+                    if self.buffered_lines() >= self.config.flush_events {
                         if let Some(stop) = self.flush().await? {
                             return Ok(ConnectionEnd::Stop(stop));
                         }
@@ -518,7 +531,7 @@ impl<'a, 'r> Session<'a, 'r> {
             cursor: frame_id,
         };
         let mut last_id: Option<String> = None;
-        let before = self.batch.lines();
+        let before = self.buffered_lines();
         match mapping::parse_payload(&frame.data) {
             Ok(events) => {
                 for raw in events {
@@ -535,7 +548,7 @@ impl<'a, 'r> Session<'a, 'r> {
                         }
                         Err(error) => {
                             tracing::warn!(message = "Event could not be mapped; landing it as unparsed.", error = %error, sse_id = frame_id);
-                            self.batch.push_unparsed(&unparsed(
+                            self.pending_unparsed.push(unparsed(
                                 raw.get(),
                                 &error.to_string(),
                                 self.stream,
@@ -564,7 +577,7 @@ impl<'a, 'r> Session<'a, 'r> {
                 self.skip_malformed(&frame.data, &error.to_string(), frame_id, attempts);
             }
         }
-        if self.batch.lines() > before {
+        if self.buffered_lines() > before {
             self.last_event_at = Instant::now();
         }
         // The frame's id names its last event; without one, the last event's own id will do.
@@ -572,7 +585,7 @@ impl<'a, 'r> Session<'a, 'r> {
             self.advance_received(id);
         }
         if self.buffered_since.is_none()
-            && (self.received != self.committed || self.batch.unparsed() > 0)
+            && (self.received != self.committed || !self.pending_unparsed.is_empty())
         {
             self.buffered_since = Some(Instant::now());
         }
@@ -601,8 +614,13 @@ impl<'a, 'r> Session<'a, 'r> {
             count: counted.unwrap_or(0),
             reason: &reason,
         });
-        self.batch
-            .push_unparsed(&unparsed(data, error, self.stream, frame_id));
+        self.pending_unparsed
+            .push(unparsed(data, error, self.stream, frame_id));
+    }
+
+    /// Events and unparsed events read since the last landing.
+    fn buffered_lines(&self) -> usize {
+        self.batch.lines() + self.pending_unparsed.len()
     }
 
     /// Moves the resume point forward, never back: a frame numbered before what was already read
@@ -634,20 +652,24 @@ impl<'a, 'r> Session<'a, 'r> {
     /// Lands what is buffered, then advances the checkpoint. `Some(LostLease)` when another run
     /// holds the stream now.
     async fn flush(&mut self) -> Result<Option<Stop>, SessionError> {
-        if self.batch.is_empty() && self.received == self.committed {
+        if self.batch.is_empty()
+            && self.pending_unparsed.is_empty()
+            && self.received == self.committed
+        {
             self.buffered_since = None;
             return Ok(None);
         }
         let started = Instant::now();
         let batch = std::mem::replace(&mut self.batch, new_batch(self.run, self.stream));
-        let report = match batch.land().await {
+        let unparsed = std::mem::take(&mut self.pending_unparsed);
+        let report = match self.land(batch, &unparsed).await {
             Ok(report) => report,
             Err(error) => {
                 // The batch is gone with its failed landing, so what was read since the checkpoint exists only in
                 // the stream now: never checkpoint past it (not even by the last landing after this error). The
                 // next session reads it again from the checkpoint and overwrites whatever of it did land.
                 self.received = self.committed.clone();
-                return Err(error.into());
+                return Err(error);
             }
         };
         let cursor = self.received.clone();
@@ -664,12 +686,54 @@ impl<'a, 'r> Session<'a, 'r> {
         self.last_event_at += started.elapsed();
         self.outcome.events += report.events as u64;
         self.outcome.unparsed += report.unparsed as u64;
+        self.outcome.unparsed_landed_before += report.unparsed_landed_before as u64;
         self.outcome.objects += report.objects.len() as u64;
         self.outcome.flushes += 1;
         self.committed = cursor;
         self.buffered_since = None;
         self.flush_times.observe(started.elapsed());
         Ok(None)
+    }
+
+    /// Lands `batch` with those of `unparsed` that no earlier session landed.
+    async fn land(
+        &mut self,
+        mut batch: CompressedBatch,
+        unparsed: &[Unparsed],
+    ) -> Result<LandReport, SessionError> {
+        let mut landed_before = 0;
+        if !unparsed.is_empty() {
+            let landed = match &self.landed_unparsed {
+                Some(landed) => landed,
+                None => {
+                    let landed = self
+                        .run
+                        .lander()
+                        .unparsed_landed_near(VENDOR, self.stream, Utc::now())
+                        .await
+                        .map_err(SessionError::ReadBack)?;
+                    self.landed_unparsed.insert(landed)
+                }
+            };
+            for item in unparsed {
+                if landed.contains(item) {
+                    landed_before += 1;
+                } else {
+                    batch.push_unparsed(item);
+                }
+            }
+            if landed_before > 0 {
+                tracing::info!(
+                    message =
+                        "Unparsed events read again had landed before; they are not landed twice.",
+                    stream = self.stream,
+                    events = landed_before
+                );
+            }
+        }
+        let mut report = batch.land().await?;
+        report.unparsed_landed_before = landed_before;
+        Ok(report)
     }
 }
 

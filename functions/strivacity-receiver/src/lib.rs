@@ -49,6 +49,7 @@ use crate::bulk_routes::{es_bulk, es_bulk_index, es_error, es_info};
 use crate::config::ReceiverConfig;
 use crate::hec::{AckIds, HecCode, HecReply};
 use crate::hec_routes::{hec_ack, hec_event, hec_health, hec_raw, hec_response};
+use crate::mapping::VENDOR;
 
 /// The collector name stamped into every record and metric.
 pub const FUNCTION: &str = "strivacity-receiver";
@@ -247,7 +248,9 @@ impl Receiver {
     /// Objects are named by the request's content (`request_id`, a digest of its decoded body) and the ids of
     /// the events in them: two requests share a key only if they carried the same bytes, and a retry of a
     /// request finds the objects an earlier attempt wrote and leaves them, so it only writes what is missing
-    /// and gets further than the attempt before it however many hours the request spans.
+    /// and gets further than the attempt before it however many hours the request spans. Unparsed items are
+    /// filed by the hour they are written in, so those an attempt in the hour before landed are left out
+    /// ([`tributary_shared::landing::LandedUnparsed`]).
     async fn land(
         &self,
         records: &[Record],
@@ -258,12 +261,29 @@ impl Receiver {
         let tag = format!("{OBJECT_TAG}-{request_id}");
         let naming = ObjectNaming::Once { tag: &tag };
         let landing = async {
+            // A retry in the next hour would file the request's unparsed items under that hour a second time.
+            let landed_before = match unparsed {
+                [] => Default::default(),
+                _ => self
+                    .lander
+                    .unparsed_landed_near(VENDOR, &tag, chrono::Utc::now())
+                    .await
+                    .map_err(StorageFailure::ReadBack)?,
+            };
+            let fresh = landed_before.not_landed(unparsed);
+            let skipped = LandReport {
+                unparsed_landed_before: unparsed.len() - fresh.len(),
+                ..LandReport::default()
+            };
+            let unparsed = &*fresh;
             let Some(chunks) = progress::chunks(records) else {
-                return self.lander.land(records, unparsed, naming).await;
+                let mut report = self.lander.land(records, unparsed, naming).await?;
+                report.absorb(skipped);
+                return Ok(report);
             };
             // Chunk by chunk, remembering each, so a retry that runs out of time again still gets further.
             let done = self.landed_chunks.landed(request_id);
-            let mut report = LandReport::default();
+            let mut report = skipped;
             for (n, chunk) in chunks.iter().enumerate() {
                 if done.contains(&n) {
                     continue;
@@ -276,8 +296,7 @@ impl Receiver {
             Ok(report)
         };
         let result = match tokio::time::timeout(budget, landing).await {
-            Ok(Ok(report)) => Ok(report),
-            Ok(Err(error)) => Err(StorageFailure::Failed(error)),
+            Ok(result) => result,
             Err(_) => Err(StorageFailure::TimedOut(budget)),
         };
         self.storage_failed
@@ -295,7 +314,9 @@ impl Receiver {
 #[derive(Debug, thiserror::Error)]
 enum StorageFailure {
     #[error(transparent)]
-    Failed(LandError),
+    Failed(#[from] LandError),
+    #[error("reading the unparsed items an earlier attempt landed: {0}")]
+    ReadBack(String),
     #[error("landing did not finish within {0:?}")]
     TimedOut(Duration),
 }

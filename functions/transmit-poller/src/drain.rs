@@ -191,7 +191,7 @@ impl TypeWork for Collection {
                 Err(source) => {
                     // Transmit has handed these events out: keep them where the function can still write.
                     let landed_before = run.totals().events;
-                    return Err(match keep::park(run, &collected).await {
+                    return Err(match keep::park(run, &collected, &origin).await {
                         Ok(id) => PollerError::NotLandedKept {
                             event_type,
                             stream_id: stream_id.to_owned(),

@@ -80,6 +80,15 @@ pub enum PollerError {
         source: Box<LandError>,
     },
     #[error(
+        "Transmit {event_type}: parked batch {id} may have landed its unparsed events before, and reading them \
+         back failed: {reason}. It stays kept; nothing new is collected until it lands"
+    )]
+    ParkedReadBack {
+        event_type: EventType,
+        id: String,
+        reason: String,
+    },
+    #[error(
         "Transmit {event_type}: a second collect answer of this run broke off ({error}); its fragment landed \
          under _unparsed. Stopping, so a connection that keeps breaking costs no more batches"
     )]

@@ -4,7 +4,9 @@
 //!   permissions and encryption as a landing): if S3 is broken, nothing is collected, so nothing is lost.
 //! - **A batch that cannot land is kept**: if S3 refuses it after its retries, it is parked in the state table
 //!   (compressed, split across items) and the next run lands it first, under the same object keys (they come from
-//!   the events' ids), so nothing doubles.
+//!   the events' ids), so nothing doubles. Its unparsed events keep the run and batch that collected them, so
+//!   they keep their ids too, and those that a part of the refused landing wrote, in this hour or the one before,
+//!   are not written again.
 //! - **A batch in flight is marked** in state before each `collect`. The write that records a landing sets the
 //!   mark of the next collect, parking clears it, and the run's finish write clears it, so the marks cost one
 //!   write per run, not one per batch. A run that finds a mark left behind knows a run died between asking and
@@ -73,23 +75,38 @@ pub async fn prove_landing_path(run: &Run<'_>, event_type: EventType) -> Result<
 struct Header {
     /// Set when the answer broke off mid-body: the error, and the bytes are the fragment received.
     cut: Option<String>,
+    /// The run that collected it and the batch's number in that run, which its unparsed events name. (Absent from
+    /// batches kept before they were recorded: those take the landing run's.)
+    #[serde(default)]
+    run: Option<String>,
+    #[serde(default)]
+    batch: Option<u64>,
 }
 
 /// Keeps `collected` (which S3 refused) in the state table, clearing the in-flight mark in the same write.
-pub async fn park(run: &mut Run<'_>, collected: &Collected) -> Result<String, PollerError> {
-    let (id, data) = encode(collected);
+pub async fn park(
+    run: &mut Run<'_>,
+    collected: &Collected,
+    origin: &Origin<'_>,
+) -> Result<String, PollerError> {
+    let (id, data) = encode(collected, origin);
     parked::park(run, &id, &data, &[(META_IN_FLIGHT, "")]).await?;
     Ok(id)
 }
 
 /// The parked form of `collected`, and its id (a digest of the answer, so keeping it again is idempotent).
-fn encode(collected: &Collected) -> (String, Vec<u8>) {
+fn encode(collected: &Collected, origin: &Origin<'_>) -> (String, Vec<u8>) {
     let (cut, bytes) = match collected {
         Collected::Body(body) => (None, body),
         Collected::Cut { partial, error } => (Some(error.clone()), partial),
     };
     let mut out = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let header = serde_json::to_vec(&Header { cut }).expect("a header always serializes");
+    let header = Header {
+        cut,
+        run: Some(origin.run.to_owned()),
+        batch: Some(origin.batch),
+    };
+    let header = serde_json::to_vec(&header).expect("a header always serializes");
     out.write_all(&header)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.write_all(bytes))
@@ -98,7 +115,7 @@ fn encode(collected: &Collected) -> (String, Vec<u8>) {
     (digest_hex(bytes)[..16].to_owned(), data)
 }
 
-fn decode(data: &[u8]) -> Result<Collected, String> {
+fn decode(data: &[u8]) -> Result<(Collected, Header), String> {
     let mut text = Vec::new();
     GzDecoder::new(data)
         .read_to_end(&mut text)
@@ -110,13 +127,14 @@ fn decode(data: &[u8]) -> Result<Collected, String> {
     let header: Header =
         serde_json::from_slice(&text[..split]).map_err(|e| format!("bad header: {e}"))?;
     let bytes = text[split + 1..].to_vec();
-    Ok(match header.cut {
+    let collected = match header.cut.clone() {
         None => Collected::Body(bytes),
         Some(error) => Collected::Cut {
             partial: bytes,
             error,
         },
-    })
+    };
+    Ok((collected, header))
 }
 
 /// Maps an answer as a fresh one would be.
@@ -146,23 +164,37 @@ pub async fn land_parked(
             );
             return Err(PollerError::ParkedMissing { event_type, id });
         };
-        let collected = decode(&data).map_err(|reason| PollerError::ParkedUnreadable {
-            event_type,
-            id: id.clone(),
-            reason,
-        })?;
+        let (collected, header) =
+            decode(&data).map_err(|reason| PollerError::ParkedUnreadable {
+                event_type,
+                id: id.clone(),
+                reason,
+            })?;
         let origin = Origin {
             event_type,
             stream_id,
-            run: run.owner(),
-            batch: run.totals().batches + 1,
+            run: header.run.as_deref().unwrap_or(run.owner()),
+            batch: header.batch.unwrap_or(run.totals().batches + 1),
         };
         let mapped = map(&collected, &origin);
-        let landed = run
+        let landed_before = match mapped.unparsed.as_slice() {
+            [] => Default::default(),
+            _ => run
+                .lander()
+                .unparsed_landed_near(VENDOR, stream_id, Utc::now())
+                .await
+                .map_err(|reason| PollerError::ParkedReadBack {
+                    event_type,
+                    id: id.clone(),
+                    reason,
+                })?,
+        };
+        let unparsed = landed_before.not_landed(&mapped.unparsed);
+        let mut landed = run
             .lander()
             .land(
                 &mapped.records,
-                &mapped.unparsed,
+                &unparsed,
                 ObjectNaming::Content { tag: stream_id },
             )
             .await
@@ -171,6 +203,7 @@ pub async fn land_parked(
                 id: id.clone(),
                 source: Box::new(source),
             })?;
+        landed.unparsed_landed_before = mapped.unparsed.len() - unparsed.len();
         parked::landed(run, &id, data.len(), &landed, mapped.newest).await?;
         tracing::info!(
             message = "Landed a batch kept from an earlier run.",
@@ -181,4 +214,51 @@ pub async fn land_parked(
         landed_batches += 1;
     }
     Ok(landed_batches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tributary_shared::record::Unparsed;
+
+    fn origin(run: &str) -> Origin<'_> {
+        Origin {
+            event_type: EventType::Risk,
+            stream_id: "s-1",
+            run,
+            batch: 3,
+        }
+    }
+
+    #[test]
+    fn a_kept_batch_names_its_unparsed_events_as_the_run_that_collected_it_did() {
+        let body = Collected::Body(br#"[{"activity":"x"}, 7]"#.to_vec());
+        let (_, data) = encode(&body, &origin("run-a"));
+        let (collected, header) = decode(&data).unwrap();
+        assert_eq!(
+            (header.run.as_deref(), header.batch),
+            (Some("run-a"), Some(3))
+        );
+        let again = Origin {
+            run: header.run.as_deref().unwrap(),
+            batch: header.batch.unwrap(),
+            ..origin("run-b")
+        };
+        let first = map(&body, &origin("run-a")).unparsed;
+        let relanded = map(&collected, &again).unparsed;
+        assert!(!first.is_empty());
+        assert_eq!(
+            first.iter().map(Unparsed::id).collect::<Vec<_>>(),
+            relanded.iter().map(Unparsed::id).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_batch_kept_before_the_origin_was_recorded_still_reads() {
+        let mut out = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        out.write_all(b"{\"cut\":null}\n[]").unwrap();
+        let (collected, header) = decode(&out.finish().unwrap()).unwrap();
+        assert!(matches!(collected, Collected::Body(b) if b == b"[]"));
+        assert_eq!((header.run, header.batch), (None, None));
+    }
 }

@@ -329,6 +329,30 @@ impl Stack {
             .expect("delete object");
     }
 
+    /// Moves every `_unparsed` object `hours` hours along (negative: earlier), as if it had landed then: unparsed
+    /// items are filed by the hour they land in, and a test cannot wait for the next one. Returns how many moved.
+    pub async fn shift_unparsed_hours(&self, hours: i64) -> usize {
+        let keys: Vec<String> = self
+            .keys()
+            .await
+            .into_iter()
+            .filter(|k| k.contains("/event_type=_unparsed/"))
+            .collect();
+        for key in &keys {
+            let (head, rest) = key.split_once("/dt=").expect("a partitioned key");
+            let (hour, name) = rest.split_at("YYYY-MM-DD/hour=HH".len());
+            let shifted =
+                chrono::NaiveDateTime::parse_from_str(&format!("{hour}:00"), "%Y-%m-%d/hour=%H:%M")
+                    .expect("an hour partition")
+                    + chrono::Duration::hours(hours);
+            let moved = format!("{head}/dt={}{name}", shifted.format("%Y-%m-%d/hour=%H"));
+            let body = self.object(key).await.to_vec();
+            self.put(&moved, body).await;
+            self.delete(key).await;
+        }
+        keys.len()
+    }
+
     /// Empties and deletes the bucket, so that landing fails (storage-failure tests).
     pub async fn break_bucket(&self) {
         for key in self.all_keys().await {
