@@ -1052,6 +1052,40 @@ async fn unparsed_events_replayed_in_the_next_hour_land_once() {
         .await;
 }
 
+/// A server may send again the event a stream resumes at. When that event is one the mapping refuses, it comes back
+/// in another frame, under another frame id: it is known by its own id, and kept once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmappable_event_the_server_sends_again_after_a_reconnect_lands_once() {
+    let h = Harness::new("lookout-unparsed-resent").await;
+    h.sim.update_settings(lookout::SettingsPatch {
+        inclusive_resume: Some(true),
+        ..Default::default()
+    });
+    // The first connection's frame ends with the refused event, so its id is the resume point, and it is resent.
+    h.seed(39);
+    h.sim
+        .seed_events(vec![json!({"type": "THREAT", "change_type": 7})])
+        .unwrap();
+    let all = h.seed(60);
+    h.sim
+        .push_fault(Fault::after(40, FaultAction::Reconnect { retry_ms: 200 }));
+    let refused = all[39].clone();
+
+    let result = h.run(Duration::from_secs(30)).await;
+    assert_eq!(result["outcome"], "drained", "{result}");
+    let stats = h.sim.stats();
+    assert_eq!(stats.connects[1].param("id"), Some(refused.as_str()));
+    let unparsed = h.stack.unparsed().await;
+    assert_eq!(unparsed.len(), 1, "{unparsed:?}");
+    let original = unparsed[0]["event"]["original"].as_str().unwrap();
+    assert!(original.contains(refused.as_str()), "{original}");
+    assert_eq!(unparsed[0]["tributary"]["event_id"], refused.as_str());
+    assert_eq!(result["unparsed"], 1, "{result}");
+    assert_eq!(result["duplicates_skipped"], 1, "{result}");
+    let mapped: Vec<String> = all.iter().filter(|id| **id != refused).cloned().collect();
+    h.assert_landed_exactly_once(&mapped).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unparsed_object_that_cannot_be_read_back_fails_the_session_without_moving_the_checkpoint(
 ) {

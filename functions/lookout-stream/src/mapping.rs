@@ -255,6 +255,23 @@ pub fn map_event(raw: &RawValue, provenance: Provenance<'_>) -> Result<Record, M
     Ok(record)
 }
 
+/// The event's own `id`, if it has a usable one (a string that is not blank), however badly the rest of it is
+/// formed: what an event the mapping refuses is known by, so that it is recognised when it comes again.
+pub fn own_id(raw: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Named {
+        id: Option<Value>,
+    }
+    // A struct would also read from an array (`["x"]`), which names nothing.
+    if !raw.get().trim_start().starts_with('{') {
+        return None;
+    }
+    match serde_json::from_str::<Named>(raw.get()).ok()?.id? {
+        Value::String(id) if !id.trim().is_empty() => Some(id),
+        _ => None,
+    }
+}
+
 /// The millisecond time in a UUIDv7 (its first 48 bits), if `id` is one.
 fn uuid_v7_time(id: &str) -> Option<DateTime<Utc>> {
     let hex: String = id.chars().filter(|c| *c != '-').collect();
@@ -709,6 +726,27 @@ mod tests {
             MapError::NoTime { .. }
         ));
         assert!(matches!(map(r#"[1]"#).unwrap_err(), MapError::Shape(_)));
+    }
+
+    #[test]
+    fn a_refused_event_is_known_by_its_own_id_when_it_has_a_usable_one() {
+        let own = |s: &str| own_id(&RawValue::from_string(s.into()).unwrap());
+        // Refused for its change type, which is not text: its id still names it.
+        assert_eq!(
+            own(r#"{"id":"e-7","type":"THREAT","change_type":7,"threat":[]}"#).as_deref(),
+            Some("e-7")
+        );
+        for nameless in [
+            r#"{"type":"THREAT"}"#,
+            r#"{"id":"  ","type":"THREAT"}"#,
+            r#"{"id":12,"type":"THREAT"}"#,
+            r#"{"id":null}"#,
+            r#"{"id":"a","id":"b"}"#,
+            r#"["e-7"]"#,
+            r#""e-7""#,
+        ] {
+            assert_eq!(own(nameless), None, "{nameless}");
+        }
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //!
 //! Exactly once in S3 rests on three things: the checkpoint only moves after the events it
 //! covers have landed; objects are named after the first event of each partition, so a session
-//! that replays from the same checkpoint overwrites what a crashed one wrote; and events at or
-//! before an id already seen are skipped when the server resends them.
+//! that replays from the same checkpoint overwrites what a crashed one wrote; and events whose
+//! id was already read are skipped when the server resends them (an event the mapping refuses is
+//! known by its own id too, when it has one).
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use tributary_shared::deadline::{Deadline, RoundTrips};
 use tributary_shared::landing::batch::CompressedBatch;
 use tributary_shared::landing::{LandError, LandReport, LandedUnparsed, ObjectNaming};
@@ -547,13 +549,15 @@ impl<'a, 'r> Session<'a, 'r> {
                             self.batch.push(&record);
                         }
                         Err(error) => {
+                            let (item, named) =
+                                unmappable(raw, &error.to_string(), self.stream, frame_id);
+                            if named && !self.recent.insert(&item.id()) {
+                                self.outcome.duplicates += 1;
+                                self.run.metrics().count(metric::DUPLICATES_SKIPPED, 1);
+                                continue;
+                            }
                             tracing::warn!(message = "Event could not be mapped; landing it as unparsed.", error = %error, sse_id = frame_id);
-                            self.pending_unparsed.push(unparsed(
-                                raw.get(),
-                                &error.to_string(),
-                                self.stream,
-                                frame_id,
-                            ));
+                            self.pending_unparsed.push(item);
                         }
                     }
                 }
@@ -741,6 +745,21 @@ impl<'a, 'r> Session<'a, 'r> {
 /// checkpoint meets the same first event of each partition again and overwrites what a crashed one wrote there.
 fn new_batch(run: &Run<'_>, stream: &str) -> CompressedBatch {
     run.lander().batch(ObjectNaming::FirstEvent { tag: stream })
+}
+
+/// An event the mapping refused, as an unparsed item, and whether it names itself. One that does (Lookout's `id`) is
+/// known by its own id, not by the frame that carried it: a server resending it after a reconnect, or a replay from
+/// an older checkpoint, may carry it in another frame, and it must keep its unparsed id to be known as a repeat.
+fn unmappable(raw: &RawValue, error: &str, stream: &str, sse_id: Option<&str>) -> (Unparsed, bool) {
+    match mapping::own_id(raw) {
+        Some(id) => (
+            Unparsed::new(VENDOR, raw.get(), error)
+                .with_context("stream", stream)
+                .with_context("event_id", id),
+            true,
+        ),
+        None => (unparsed(raw.get(), error, stream, sse_id), false),
+    }
 }
 
 fn unparsed(raw: &str, error: &str, stream: &str, sse_id: Option<&str>) -> Unparsed {
