@@ -8,7 +8,9 @@
 //! was parsed, and [`Members::at`] can read the members again from where they lay without checking it a second
 //! time, which a `RawValue` (made only by parsing) could not.
 
-mod object;
+mod canonical;
+#[cfg(test)]
+mod random_json;
 
 use std::borrow::Cow;
 
@@ -16,7 +18,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-pub use object::ParsedObject;
+pub use canonical::{Canonical, CanonicalBuilder, CanonicalJson, CanonicalObject, CanonicalValue};
 
 /// A member's key. `Plain` when the key had no escape sequences, so its text between the quotes *is* the key and
 /// can be written back as it stands; `Decoded` when it had some.
@@ -26,11 +28,19 @@ pub enum Key<'a> {
     Decoded(String),
 }
 
-impl Key<'_> {
+impl<'a> Key<'a> {
     pub fn as_str(&self) -> &str {
         match self {
             Key::Plain(key) => key,
             Key::Decoded(key) => key,
+        }
+    }
+
+    /// The key, borrowed from its text when it had no escapes.
+    pub fn into_cow(self) -> Cow<'a, str> {
+        match self {
+            Key::Plain(key) => Cow::Borrowed(key),
+            Key::Decoded(key) => Cow::Owned(key),
         }
     }
 

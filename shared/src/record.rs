@@ -21,9 +21,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::members::{Members, Spans};
+use crate::members::{Canonical, Members, Spans};
 
-pub use fields::EcsFields;
+pub use fields::{EcsFields, Field};
 
 pub const ECS_VERSION: &str = "8.11.0";
 
@@ -214,6 +214,16 @@ impl Record {
     pub fn with_field(mut self, name: &'static str, value: Value) -> Self {
         if !value.is_null() {
             self.ecs.set(name, value);
+        }
+        self
+    }
+
+    /// Sets an ECS field (a dotted name is a path) to a canonical JSON value taken from the vendor's event,
+    /// written as it stands. Null values are skipped, as [`Record::with_field`] skips them.
+    pub fn with_canonical_field(mut self, name: &'static str, json: impl Into<Canonical>) -> Self {
+        let json = json.into();
+        if !json.as_json().is_null() {
+            self.ecs.set_canonical(name, json);
         }
         self
     }

@@ -362,7 +362,7 @@ async fn fetch_window(
             match mapping::parse(raw) {
                 Ok(log) if range.contains(log.timestamp) => {
                     let at = log.timestamp;
-                    let record = mapping::to_record(raw, log, &provenance);
+                    let record = mapping::to_record(log, &provenance);
                     landing.push(&record).await?;
                     stats.logs += 1;
                     stats.newest = stats.newest.max(Some(at));

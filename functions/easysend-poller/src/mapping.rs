@@ -11,11 +11,11 @@
 //! ECS `labels` (values as strings). The log itself is kept whole under `easysend`. EasySend sends no
 //! id, so `event.id` is a digest of the log's canonical JSON.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use tributary_shared::event_id;
-use tributary_shared::members::Members;
+use tributary_shared::members::{CanonicalBuilder, CanonicalObject, Members};
 use tributary_shared::record::{Outcome, Record};
 use tributary_shared::time::{self, TimeError};
 
@@ -33,12 +33,11 @@ pub enum MapError {
     BadTimestamp(TimeError),
 }
 
-/// A log parsed far enough to place it in time.
+/// A log parsed far enough to place it in time: its canonical JSON (which its id digests and its ECS objects are
+/// taken from) and its members as sent (which the record keeps).
 pub struct ParsedLog<'a> {
-    pub value: Value,
+    log: CanonicalObject<'a>,
     pub timestamp: DateTime<Utc>,
-    /// The log's members, found by the same parse (`None` when a key has escapes).
-    members: Option<Members<'a>>,
 }
 
 /// Parses one raw log and reads its time.
@@ -47,35 +46,28 @@ pub fn parse(raw: &[u8]) -> Result<ParsedLog<'_>, MapError> {
     // time to parse a log.
     let text = std::str::from_utf8(raw)
         .map_err(|e| MapError::Json(format!("the text is not UTF-8: {e}")))?;
-    // The members come with the values: reading them in a second pass cost 4% of a landed log's instructions.
-    let object = Members::parse_object(text)
+    // One pass gives the canonical JSON (which the id digests) and the members; no `Value` tree is built, only to
+    // be taken apart and freed, for every log.
+    let log = Members::parse_canonical(text)
         .map_err(|e| MapError::Json(e.to_string()))?
         .ok_or(MapError::NotObject)?;
-    let value = Value::Object(object.fields);
-    let time = value
+    let time = log
         .get("@timestamp")
-        .and_then(Value::as_str)
+        .and_then(|time| time.str())
         .ok_or(MapError::NoTimestamp)?;
-    let timestamp = time::parse(time).map_err(MapError::BadTimestamp)?;
-    Ok(ParsedLog {
-        value,
-        timestamp,
-        members: object.members,
-    })
+    let timestamp = time::parse(&time).map_err(MapError::BadTimestamp)?;
+    Ok(ParsedLog { log, timestamp })
 }
 
 /// `player` or `builder` from `product_type` (or `label.app_type`), lower case.
-pub fn event_type(log: &Value) -> String {
-    let named = log
-        .get("product_type")
-        .and_then(Value::as_str)
-        .or_else(|| log.pointer("/label/app_type").and_then(Value::as_str))
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    match named {
-        Some(name) => name.to_ascii_lowercase(),
-        None => "unknown".to_owned(),
-    }
+fn event_type(log: &CanonicalObject<'_>) -> String {
+    let named = |name: Option<Cow<'_, str>>| {
+        name.map(|name| name.trim().to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+    };
+    named(log.get("product_type").and_then(|t| t.str()))
+        .or_else(|| named(log.get("label")?.get("app_type")?.str()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// How an action reads in ECS terms.
@@ -112,93 +104,88 @@ pub struct Provenance<'a> {
     pub window: &'a str,
 }
 
-/// Maps a parsed log (and its raw text, kept verbatim) to a record. The log's ECS objects move into the record
-/// instead of being copied: the record keeps the vendor's text as its original, so nothing reads the parsed log
-/// afterwards.
-pub fn to_record(raw: &[u8], log: ParsedLog<'_>, provenance: &Provenance<'_>) -> Record {
-    let ParsedLog {
-        value: mut log,
-        timestamp,
-        members,
-    } = log;
-    let id = event_id::from_canonical_json(&log);
-    // The lean writer needs the log's members: kept in the record, they let it read them from where they lie, and
-    // the record keep the text without checking it as JSON again (the parse checked it). A log with an escaped key
-    // has them read here, without places.
-    let members = members.or_else(|| {
-        std::str::from_utf8(raw)
-            .ok()
-            .and_then(|text| Members::parse(text).ok())
-    });
-    let event_type = event_type(&log);
-    let mut record = match &members {
-        Some(members) => Record::of_members(VENDOR, event_type, timestamp, id, members),
-        // `parse` accepted these bytes as a JSON object, so this does not happen; were it to, the log as parsed
-        // stands for its text.
-        None => Record::new(
-            VENDOR,
-            event_type,
-            timestamp,
-            id,
-            RawValue::from_string(log.to_string()).expect("a Value serializes to valid JSON"),
-        ),
-    }
-    .with_operator_provenance("stream", provenance.stream)
-    .with_operator_provenance("window", provenance.window);
+/// Maps a parsed log to a record. The record keeps the vendor's text as its original, and its ECS objects are the
+/// log's canonical JSON, written as they stand.
+pub fn to_record(log: ParsedLog<'_>, provenance: &Provenance<'_>) -> Record {
+    let ParsedLog { log, timestamp } = log;
+    let id = event_id::digest_hex(log.text().as_bytes());
+    let mut record = Record::of_members(VENDOR, event_type(&log), timestamp, id, log.members())
+        .with_operator_provenance("stream", provenance.stream)
+        .with_operator_provenance("window", provenance.window);
 
-    if let Some(action) = log.pointer("/event/action").and_then(Value::as_str) {
-        let (category, types, outcome) = classify(action);
+    let action = log
+        .get("event")
+        .and_then(|event| event.get("action")?.str());
+    if let Some(action) = action {
+        let (category, types, outcome) = classify(&action);
         record = record
             .with_action(action)
             .with_category(category)
             .with_types(types)
             .with_outcome(outcome);
     }
-    let Value::Object(log) = &mut log else {
-        return record;
-    };
     for field in ["message", "url", "organization", "service"] {
-        if let Some(v) = log.remove(field) {
-            record = record.with_field(field, v);
+        if let Some(json) = log.get(field) {
+            record = record.with_canonical_field(field, json);
         }
     }
-    let mut client = log.remove("client").unwrap_or(Value::Null);
-    if let Some(geo) = log.remove("geo").filter(Value::is_object) {
-        if !client.is_object() {
-            client = Value::Object(Map::new());
+
+    let client = log.get("client");
+    let client = match log.get("geo").filter(|geo| geo.is_object()) {
+        Some(geo) => {
+            // A client that is not an object gives way to one that holds the log's `geo`.
+            let mut client = CanonicalBuilder::from_object(client);
+            client.set("geo", geo);
+            Some(client.build())
         }
-        client["geo"] = geo;
+        None => client.map(Into::into),
+    };
+    if let Some(client) = client {
+        if let Some(ip) = client.as_json().get("ip") {
+            record = record.with_canonical_field("source.ip", ip);
+        }
+        record = record.with_canonical_field("client", client);
     }
-    let ip = client.get("ip").cloned();
-    record = record.with_field("client", client);
-    record = record.with_path("source.ip", ip);
-    let mut user_agent = log.remove("user_agent").unwrap_or(Value::Null);
-    if let Some(Value::Object(os)) = log.remove("os") {
-        if !user_agent.is_object() {
-            user_agent = Value::Object(Map::new());
+
+    let user_agent = log.get("user_agent");
+    let user_agent = match log.get("os").filter(|os| os.is_object()) {
+        Some(os) => {
+            let mut user_agent = CanonicalBuilder::from_object(user_agent);
+            match user_agent.get("os") {
+                None => user_agent.set("os", os),
+                // What the log's `os` adds to the user agent's own, which wins where both say.
+                Some(own) if own.is_object() => {
+                    let mut merged = CanonicalBuilder::from_object(Some(own));
+                    for (key, value) in os.members() {
+                        merged.set_absent(key.into_cow(), value);
+                    }
+                    let merged = merged.build();
+                    user_agent.set("os", merged);
+                }
+                Some(_) => {}
+            }
+            Some(user_agent.build())
         }
-        let ua_os = user_agent
-            .as_object_mut()
-            .expect("made an object above")
-            .entry("os")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(ua_os) = ua_os {
-            for (k, v) in os {
-                ua_os.entry(k).or_insert(v);
+        None => user_agent.map(Into::into),
+    };
+    if let Some(user_agent) = user_agent {
+        record = record.with_canonical_field("user_agent", user_agent);
+    }
+
+    if let Some(label) = log.get("label").filter(|label| label.is_object()) {
+        let mut labels = CanonicalBuilder::default();
+        for (key, value) in label.members() {
+            if value.is_null() {
+                continue;
+            }
+            // The label's members are its canonical object's: each key once.
+            if value.is_string() {
+                labels.push_new(key.into_cow(), value);
+            } else {
+                labels.push_new(key.into_cow(), value.quoted());
             }
         }
-    }
-    record = record.with_field("user_agent", user_agent);
-    if let Some(Value::Object(mut labels)) = log.remove("label") {
-        // Changed where they stand: most labels are strings already, and rebuilding the map would allocate its
-        // nodes again and free the old ones.
-        labels.retain(|_, v| !v.is_null());
-        for v in labels.values_mut() {
-            if !v.is_string() {
-                *v = Value::String(v.to_string());
-            }
-        }
-        record = record.with_field("labels", Value::Object(labels));
+        record = record.with_canonical_field("labels", labels.build());
     }
     record
 }
@@ -206,6 +193,7 @@ pub fn to_record(raw: &[u8], log: ParsedLog<'_>, provenance: &Provenance<'_>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use tributary_shared::record::LineStamp;
 
     const LOG: &str = r#"{"message":"Security log","environment":"acme-easysend","product_type":"Player",
@@ -224,7 +212,6 @@ mod tests {
     fn line_of(raw: &str, shape: tributary_shared::record::Shape) -> Value {
         let log = parse(raw.as_bytes()).unwrap();
         let record = to_record(
-            raw.as_bytes(),
             log,
             &Provenance {
                 stream: "security-logs",
@@ -339,7 +326,6 @@ mod tests {
         let log = parse(LOG.as_bytes()).unwrap();
         let value: Value = serde_json::from_str(LOG).unwrap();
         let id = to_record(
-            LOG.as_bytes(),
             log,
             &Provenance {
                 stream: "s",
@@ -349,6 +335,73 @@ mod tests {
         .id;
         assert_eq!(id, event_id::from_canonical_json(&value));
         assert_eq!(id, "9cf02793e39ee614dd747c003e53ee53");
+        // Spellings the parser reads otherwise than it writes: escaped keys, keys given twice, rewritten numbers,
+        // keys out of order at every level.
+        for text in [
+            HOSTILE,
+            r#"{"x":1,"@timestamp":"2024-11-20T10:37:42","\u0078":2,"n":[1.0,-0,1e300,{"b":1,"a":2}]}"#,
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let provenance = Provenance {
+                stream: "s",
+                window: "w",
+            };
+            let id = to_record(parse(text.as_bytes()).unwrap(), &provenance).id;
+            assert_eq!(id, event_id::from_canonical_json(&value), "{text}");
+        }
+    }
+
+    /// A log that spells its ECS objects every way the parser allows.
+    const HOSTILE: &str = r#"{"@timestamp":"2024-11-20T10:37:42",
+        "client":{"ip":"192.0.2.1","ip":"192.0.2.2","\u0070ort":443},"geo":{"b":1.50,"a":1E2},
+        "user_agent":{"os":{"family":"Mac"}},"os":{"full":"W","family":"Windows"},
+        "label":{"n":null,"o":{"z":1,"a":[true]},"f":1.50,"s":"x","s":"y"},"url":{"full":"a\/b"}}"#;
+
+    #[test]
+    fn ecs_objects_hold_what_the_log_says_however_it_is_spelled() {
+        let v = line(HOSTILE);
+        assert_eq!(
+            v["client"],
+            serde_json::json!({"ip": "192.0.2.2", "port": 443, "geo": {"a": 100.0, "b": 1.5}})
+        );
+        assert_eq!(v["source"]["ip"], "192.0.2.2");
+        // The agent's own os wins where both say.
+        assert_eq!(
+            v["user_agent"]["os"],
+            serde_json::json!({"family": "Mac", "full": "W"})
+        );
+        assert_eq!(
+            v["labels"],
+            serde_json::json!({"o": "{\"a\":[true],\"z\":1}", "f": "1.5", "s": "y"})
+        );
+        assert_eq!(v["url"]["full"], "a/b");
+        // The log's geo is the client's, over one the client names itself.
+        let both = line(
+            r#"{"@timestamp":"2024-11-20T10:37:42","client":{"geo":{"city_name":"Haifa"}},"geo":{"city_name":"Eilat"}}"#,
+        );
+        assert_eq!(both["client"]["geo"]["city_name"], "Eilat");
+        // Written as a parsed log would write them: keys in order at every level, numbers as the parser reads them.
+        let mut out = Vec::new();
+        let record = to_record(
+            parse(HOSTILE.as_bytes()).unwrap(),
+            &Provenance {
+                stream: "s",
+                window: "w",
+            },
+        );
+        record.to_line(
+            &mut out,
+            &LineStamp {
+                ingested: "2024-11-20T11:00:00.000Z".into(),
+                shape: tributary_shared::record::Shape::Full,
+            },
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(r#""client":{"geo":{"a":100.0,"b":1.5},"ip":"192.0.2.2","port":443}"#),
+            "{text}"
+        );
+        assert_comes_back(HOSTILE);
     }
 
     #[test]
@@ -358,11 +411,7 @@ mod tests {
                 stream: "security-logs",
                 window: "w",
             };
-            to_record(
-                text.as_bytes(),
-                parse(text.as_bytes()).unwrap(),
-                &provenance,
-            )
+            to_record(parse(text.as_bytes()).unwrap(), &provenance)
         };
         let plain = record(LOG);
         assert_eq!(plain.original(), LOG);

@@ -46,7 +46,7 @@ fn easysend(window: &str) -> Vec<Record> {
                 stream: "security-logs",
                 window,
             };
-            easysend_poller::mapping::to_record(raw.as_bytes(), log, &provenance)
+            easysend_poller::mapping::to_record(log, &provenance)
         })
         .collect()
 }

@@ -8,6 +8,7 @@
 //! object (a digest) is worked out as the ids arrive and fixed when the batch is sealed, so it is the same
 //! whichever way the batch was put together.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -152,7 +153,7 @@ impl CompressedBatch {
             })
             .collect();
         // Subjects in the order they first appear, so an object still reads roughly in the vendor's order.
-        let mut groups: HashMap<Option<&str>, u32> = HashMap::new();
+        let mut groups: HashMap<Option<Cow<'_, str>>, u32> = HashMap::new();
         let group: Vec<u32> = records
             .iter()
             .map(|record| {
@@ -318,7 +319,7 @@ const SUBJECT_FIELDS: [&str; 4] = ["user.id", "host.id", "user.email", "source.i
 
 /// What [`CompressedBatch::push_grouped`] groups lines by: the first of [`SUBJECT_FIELDS`] the record holds as
 /// text. Records with none make one group of their own.
-fn subject(record: &Record) -> Option<&str> {
+fn subject(record: &Record) -> Option<Cow<'_, str>> {
     SUBJECT_FIELDS
         .iter()
         .find_map(|path| record.ecs.get(path)?.as_str())
@@ -576,9 +577,9 @@ mod tests {
         let numeric_user = record("c", 9)
             .with_path("user.id", Some(7.into()))
             .with_path("source.ip", Some("192.0.2.1".into()));
-        assert_eq!(subject(&user_and_host), Some("user-1"));
-        assert_eq!(subject(&host_only), Some("device-1"));
-        assert_eq!(subject(&numeric_user), Some("192.0.2.1"));
+        assert_eq!(subject(&user_and_host).as_deref(), Some("user-1"));
+        assert_eq!(subject(&host_only).as_deref(), Some("device-1"));
+        assert_eq!(subject(&numeric_user).as_deref(), Some("192.0.2.1"));
         assert_eq!(subject(&record("d", 9)), None);
     }
 }

@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
-use super::Record;
-use crate::members::{is_json_text_of, Members};
+use super::{Field, Record};
+use crate::members::{is_json_text_of, CanonicalJson, Key, Members};
 
 /// A vendor field that lean records write once, under ECS.
 #[derive(Debug, Clone, Copy)]
@@ -135,7 +135,8 @@ fn carries(record: &Record, path: &str, raw: &str, timestamp: &str) -> bool {
         "event.action" => is(record.action.as_deref()),
         "event.created" => is(record.created.as_deref()),
         _ => match record.ecs.get(path) {
-            Some(Value::String(text)) => is_json_text_of(raw, text),
+            Some(Field::Value(Value::String(text))) => is_json_text_of(raw, text),
+            Some(Field::Canonical(json)) => json.as_str() == raw,
             _ => record.ecs.json_text_at(path).as_deref() == Some(raw),
         },
     }
@@ -274,9 +275,26 @@ struct MemberMove<'r, 'a> {
     m: &'static Move,
     except: &'static [&'static str],
     /// The ECS object the members move into, when one entry holds it; `None` when deeper entries make it up.
-    carried: Option<&'r Value>,
+    carried: Option<Carried<'r>>,
     /// The vendor object whose member of the same name may fill the ECS member instead.
     other: Option<Members<'a>>,
+}
+
+/// The ECS value a member move compares the vendor's members with.
+enum Carried<'r> {
+    Value(&'r Value),
+    /// The members of an object held as canonical JSON, in key order (none when it is not an object), read once
+    /// per object.
+    Canonical(Vec<(Key<'r>, CanonicalJson<'r>)>),
+}
+
+impl<'r> Carried<'r> {
+    fn of(field: Field<'r>) -> Self {
+        match field {
+            Field::Value(value) => Carried::Value(value),
+            Field::Canonical(json) => Carried::Canonical(json.members()),
+        }
+    }
 }
 
 impl<'r, 'a> Lean<'r, 'a> {
@@ -289,7 +307,7 @@ impl<'r, 'a> Lean<'r, 'a> {
             .map(|&(m, except)| MemberMove {
                 m,
                 except,
-                carried: self.record.ecs.get(m.ecs),
+                carried: self.record.ecs.get(m.ecs).map(Carried::of),
                 other: m
                     .unless_same_as
                     .and_then(|other| vendor_value(self.event, other, None))
@@ -354,12 +372,17 @@ impl<'r, 'a> Lean<'r, 'a> {
         if key.contains('.') || mm.except.contains(&key) {
             return false;
         }
-        let carried = match mm.carried {
-            Some(Value::Object(carried)) => match carried.get(key) {
+        let carried = match &mm.carried {
+            Some(Carried::Value(Value::Object(carried))) => match carried.get(key) {
                 Some(Value::String(text)) => is_json_text_of(raw, text),
                 Some(other) => serde_json::to_string(other).is_ok_and(|text| text == raw),
                 None => false,
             },
+            // Canonical text is what `serde_json` writes for the value: the same test, without writing anything.
+            // Its members are in key order.
+            Some(Carried::Canonical(members)) => members
+                .binary_search_by(|(k, _)| k.as_str().cmp(key))
+                .is_ok_and(|at| members[at].1.as_str() == raw),
             Some(_) => false,
             None => carries(
                 self.record,
