@@ -5,7 +5,7 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::members::{write_json_value_sorted, Members};
+use crate::members::{write_canonical_text, write_json_value_sorted, Members};
 
 /// The id of an event without a vendor id: the first 128 bits of SHA-256 over its canonical JSON, in hex.
 pub fn from_canonical_json(event: &Value) -> String {
@@ -16,15 +16,16 @@ pub fn from_canonical_json(event: &Value) -> String {
 
 /// The same id as [`from_canonical_json`] of the parsed object, written from its members: a member whose raw text
 /// is already canonical (a string without escapes, `true`, `false`, `null`, a plain integer) is copied as it
-/// stands, and only the others are parsed. An object that gives a key twice is parsed whole, so the last value
-/// counts as it does in a `Value`. An error when a member cannot be parsed: reading raw members does not apply
-/// the parser's nesting limit, parsing them does.
+/// stands, and only the others are parsed, straight into canonical JSON. An object that gives a key twice is
+/// parsed whole, so the last value counts as it does in a `Value`. An error when a member cannot be parsed:
+/// reading raw members does not apply the parser's nesting limit, parsing them does.
 pub fn from_members(members: &Members<'_>) -> Result<String, serde_json::Error> {
     let mut order: Vec<_> = members.iter().collect();
     order.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
     if order.windows(2).any(|w| w[0].0.as_str() == w[1].0.as_str()) {
-        let value: Value = serde_json::from_str(members.text())?;
-        return Ok(from_canonical_json(&value));
+        if let Some(object) = Members::parse_canonical(members.text())? {
+            return Ok(digest_hex(object.text().as_bytes()));
+        }
     }
     let mut canonical = Vec::with_capacity(members.text().len());
     canonical.push(b'{');
@@ -38,8 +39,7 @@ pub fn from_members(members: &Members<'_>) -> Result<String, serde_json::Error> 
         if is_canonical_token(raw) {
             canonical.extend_from_slice(raw.as_bytes());
         } else {
-            let value: Value = serde_json::from_str(raw)?;
-            write_canonical(&value, &mut canonical);
+            write_canonical_text(raw, &mut canonical)?;
         }
     }
     canonical.push(b'}');

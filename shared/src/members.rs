@@ -18,6 +18,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+pub(crate) use canonical::write_canonical_text;
 pub use canonical::{Canonical, CanonicalBuilder, CanonicalJson, CanonicalObject, CanonicalValue};
 
 /// A member's key. `Plain` when the key had no escape sequences, so its text between the quotes *is* the key and

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 
 use super::{json_str, write_json_str, Key, Members};
 
+pub(crate) use parse::write_canonical_text;
 pub use parse::CanonicalObject;
 
 /// Where the members of a canonical object lie in its text, in key order. The parse that writes an object knows

@@ -72,6 +72,14 @@ impl<'a> CanonicalObject<'a> {
     }
 }
 
+/// Writes the JSON value `raw` as canonical JSON at the end of `out`, or gives the parser's error when it is not
+/// one JSON value.
+pub(crate) fn write_canonical_text(raw: &str, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(raw);
+    WriteCanonical { out }.deserialize(&mut deserializer)?;
+    deserializer.end()
+}
+
 /// The members of the object `text` whose keys (their text between the quotes, in order) are `keys`; `None` if the
 /// bytes around a key are not what a JSON object has there, which a parse by `serde_json` does not give.
 fn members_at_keys<'a>(text: &'a str, keys: &[&'a str]) -> Option<Members<'a>> {
