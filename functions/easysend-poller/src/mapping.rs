@@ -61,12 +61,14 @@ pub fn parse(raw: &[u8]) -> Result<ParsedLog<'_>, MapError> {
 
 /// `player` or `builder` from `product_type` (or `label.app_type`), lower case.
 fn event_type(log: &CanonicalObject<'_>) -> String {
-    let named = |name: Option<Cow<'_, str>>| {
-        name.map(|name| name.trim().to_ascii_lowercase())
-            .filter(|name| !name.is_empty())
-    };
-    named(log.get("product_type").and_then(|t| t.str()))
-        .or_else(|| named(log.get("label")?.get("app_type")?.str()))
+    // A `product_type` that is a string decides, blank or not; `label.app_type` only stands in for one that is not.
+    let named: Option<Cow<'_, str>> = log
+        .get("product_type")
+        .and_then(|t| t.str())
+        .or_else(|| log.get("label")?.get("app_type")?.str());
+    named
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
@@ -155,9 +157,17 @@ pub fn to_record(log: ParsedLog<'_>, provenance: &Provenance<'_>) -> Record {
                 None => user_agent.set("os", os),
                 // What the log's `os` adds to the user agent's own, which wins where both say.
                 Some(own) if own.is_object() => {
+                    // Both lists are in key order: each of the log's keys is looked up, not searched for, so
+                    // objects of thousands of members cost no more than a parse of them.
+                    let own_members = own.members();
                     let mut merged = CanonicalBuilder::from_object(Some(own));
                     for (key, value) in os.members() {
-                        merged.set_absent(key.into_cow(), value);
+                        let held = own_members
+                            .binary_search_by(|(k, _)| k.as_str().cmp(key.as_str()))
+                            .is_ok();
+                        if !held {
+                            merged.push_new(key.into_cow(), value);
+                        }
                     }
                     let merged = merged.build();
                     user_agent.set("os", merged);
@@ -380,6 +390,15 @@ mod tests {
             r#"{"@timestamp":"2024-11-20T10:37:42","client":{"geo":{"city_name":"Haifa"}},"geo":{"city_name":"Eilat"}}"#,
         );
         assert_eq!(both["client"]["geo"]["city_name"], "Eilat");
+        // A blank `product_type` decides as one that says nothing: `label.app_type` does not stand in for it.
+        let blank = line(
+            r#"{"@timestamp":"2024-11-20T10:37:42","product_type":"  ","label":{"app_type":"Builder"}}"#,
+        );
+        assert_eq!(blank["event"]["dataset"], "easysend.unknown");
+        let numbered = line(
+            r#"{"@timestamp":"2024-11-20T10:37:42","product_type":7,"label":{"app_type":"Builder"}}"#,
+        );
+        assert_eq!(numbered["event"]["dataset"], "easysend.builder");
         // Written as a parsed log would write them: keys in order at every level, numbers as the parser reads them.
         let mut out = Vec::new();
         let record = to_record(

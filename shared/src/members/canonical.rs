@@ -104,9 +104,9 @@ impl<'a> CanonicalJson<'a> {
                 .collect();
         }
         let bytes = text.as_bytes();
-        // Room for a member per 16 bytes, about what a short key and value take: growing the list one step at a
-        // time cost more than reading the members.
-        let mut members = Vec::with_capacity(text.len() / 16 + 1);
+        // Room for a member per 16 bytes (about what a short key and value take), up to 64: growing the list one
+        // step at a time cost more than reading the members, and one long string is one member.
+        let mut members = Vec::with_capacity((text.len() / 16 + 1).min(64));
         if bytes.first() != Some(&b'{') {
             return members;
         }
@@ -236,14 +236,24 @@ impl<'a> CanonicalBuilder<'a> {
         }
     }
 
-    /// Adds member `key`, which the object does not have yet (as when copying another object's members, each
-    /// once): no search for it.
+    /// Adds member `key` without looking for it first (as when copying another object's members, each once); of a
+    /// key pushed twice, [`CanonicalBuilder::build`] keeps the last.
     pub fn push_new(&mut self, key: impl Into<Cow<'a, str>>, value: impl Into<CanonicalValue<'a>>) {
         self.members.push((key.into(), value.into().0));
     }
 
+    /// The object, in key order. Of a key pushed twice the last value counts, as in a parsed object.
     pub fn build(mut self) -> Canonical {
-        self.members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Stable, so the copies of a key stay in the order they came; the last of each run is kept.
+        self.members.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut kept: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(self.members.len());
+        for member in self.members {
+            match kept.last_mut() {
+                Some(last) if last.0 == member.0 => *last = member,
+                _ => kept.push(member),
+            }
+        }
+        self.members = kept;
         let mut out = Vec::with_capacity(
             2 + self
                 .members
@@ -375,6 +385,7 @@ mod tests {
         built.set("b", object.get("n").unwrap());
         built.set_absent("a", object.get("s").unwrap());
         built.set_absent("d", object.get("o").unwrap().get("a").unwrap());
+        built.push_new("\"", object.get("n").unwrap());
         built.push_new("\"", object.get("s").unwrap().quoted());
         let built = built.build();
         let text = r#"{"\"":"\"x\\\"y\"","a":{"y":2},"b":null,"c":"x\"y","d":{"y":2}}"#;

@@ -99,8 +99,9 @@ impl EcsFields {
                     (Held::Value(Value::Object(object)), Held::Value(value)) => {
                         insert_path(object, below, value)
                     }
-                    // Text set into an object, or anything into text: the object becomes text, which nothing about
-                    // its depth can keep from being written.
+                    // Text set into an object, or anything into text: the object is turned into canonical text and
+                    // the value set in it there, so a parsed value and text combine without parsing the text (whose
+                    // depth a parse could refuse).
                     (existing, held) => {
                         let object = std::mem::replace(existing, Held::Value(Value::Null));
                         *existing = Held::Canonical(set_in(
