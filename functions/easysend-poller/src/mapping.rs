@@ -155,22 +155,15 @@ pub fn to_record(log: ParsedLog<'_>, provenance: &Provenance<'_>) -> Record {
             let mut user_agent = CanonicalBuilder::from_object(user_agent);
             match user_agent.get("os") {
                 None => user_agent.set("os", os),
-                // What the log's `os` adds to the user agent's own, which wins where both say.
+                // What the log's `os` adds to the user agent's own, which wins where both say: the log's
+                // members first, the agent's after them, and of a key given by both `build` keeps the last. One
+                // sort, however many members either has.
                 Some(own) if own.is_object() => {
-                    // Both lists are in key order: each of the log's keys is looked up, not searched for, so
-                    // objects of thousands of members cost no more than a parse of them.
-                    let own_members = own.members();
-                    let mut merged = CanonicalBuilder::from_object(Some(own));
-                    for (key, value) in os.members() {
-                        let held = own_members
-                            .binary_search_by(|(k, _)| k.as_str().cmp(key.as_str()))
-                            .is_ok();
-                        if !held {
-                            merged.push_new(key.into_cow(), value);
-                        }
+                    let mut merged = CanonicalBuilder::from_object(Some(os));
+                    for (key, value) in own.members() {
+                        merged.push_new(key.into_cow(), value);
                     }
-                    let merged = merged.build();
-                    user_agent.set("os", merged);
+                    user_agent.set("os", merged.build());
                 }
                 Some(_) => {}
             }

@@ -224,18 +224,6 @@ impl<'a> CanonicalBuilder<'a> {
         }
     }
 
-    /// Sets member `key` to `value` unless the object has it.
-    pub fn set_absent(
-        &mut self,
-        key: impl Into<Cow<'a, str>>,
-        value: impl Into<CanonicalValue<'a>>,
-    ) {
-        let key = key.into();
-        if self.get(&key).is_none() {
-            self.members.push((key, value.into().0));
-        }
-    }
-
     /// Adds member `key` without looking for it first (as when copying another object's members, each once); of a
     /// key pushed twice, [`CanonicalBuilder::build`] keeps the last.
     pub fn push_new(&mut self, key: impl Into<Cow<'a, str>>, value: impl Into<CanonicalValue<'a>>) {
@@ -383,8 +371,7 @@ mod tests {
         let mut built = CanonicalBuilder::from_object(object.get("o"));
         built.set("c", object.get("s").unwrap());
         built.set("b", object.get("n").unwrap());
-        built.set_absent("a", object.get("s").unwrap());
-        built.set_absent("d", object.get("o").unwrap().get("a").unwrap());
+        built.set("d", object.get("o").unwrap().get("a").unwrap());
         built.push_new("\"", object.get("n").unwrap());
         built.push_new("\"", object.get("s").unwrap().quoted());
         let built = built.build();

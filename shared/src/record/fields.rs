@@ -58,10 +58,10 @@ impl Held {
         }
     }
 
-    fn into_canonical(self) -> Canonical {
+    fn to_canonical(&self) -> Canonical {
         match self {
-            Held::Value(value) => canonical_of(&value),
-            Held::Canonical(json) => json,
+            Held::Value(value) => canonical_of(value),
+            Held::Canonical(json) => json.clone(),
         }
     }
 }
@@ -103,11 +103,11 @@ impl EcsFields {
                     // the value set in it there, so a parsed value and text combine without parsing the text (whose
                     // depth a parse could refuse).
                     (existing, held) => {
-                        let object = std::mem::replace(existing, Held::Value(Value::Null));
+                        let object = existing.to_canonical();
                         *existing = Held::Canonical(set_in(
-                            Some(object.into_canonical().as_json()),
+                            Some(object.as_json()),
                             below,
-                            held.into_canonical(),
+                            held.to_canonical(),
                         ));
                     }
                 }
@@ -149,14 +149,10 @@ impl EcsFields {
         let mut object: Option<Canonical> = None;
         for (p, held) in &self.0 {
             if is_under(p, path) {
-                let json = match held {
-                    Held::Value(value) => canonical_of(value),
-                    Held::Canonical(json) => json.clone(),
-                };
                 object = Some(set_in(
                     object.as_ref().map(Canonical::as_json),
                     &p[path.len() + 1..],
-                    json,
+                    held.to_canonical(),
                 ));
             }
         }
